@@ -1,0 +1,48 @@
+# scsr-snn — two commands: `make test` (every test) and `make flow` (the end-to-end flow).
+# Both set up what they need first: Debian packages (installed when run as root, otherwise
+# listed), a virtual environment in .venv and the project in editable mode. A set-up
+# machine skips all of that in well under a second (stamp files).
+
+PYTHON      ?= python3
+VENV        := .venv
+BIN         := $(VENV)/bin
+STAMP       := $(VENV)/.installed
+# Debian packages the project needs (command or file that proves each is there).
+APT_PACKAGES := git
+TORCH_PIN   := torch==2.13.0
+
+.PHONY: setup test test-fast flow lint bench clean help
+
+help:
+	@echo "make test   - set up (if needed) and run every test"
+	@echo "make flow   - set up (if needed) and run the end-to-end flow into build/flow"
+	@echo "make lint   - ruff"
+	@echo "make bench  - run the benchmarks in benchmarks/ (JSON into build/bench)"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile tools/setup-system.sh
+	@bash tools/setup-system.sh $(APT_PACKAGES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -m "not slow and not cosim and not synth"
+
+lint: setup
+	$(BIN)/ruff check .
+
+flow: setup
+	@bash tools/flow.sh
+
+bench: setup
+	@mkdir -p build/bench
+	$(BIN)/python benchmarks/golden_speed.py --out build/bench/golden_speed.json
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,7 @@
+"""``python -m scsr`` runs the command-line interface."""
+
+import sys
+
+from scsr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,76 @@
+"""The ``scsr`` command: one module per subcommand, registered here and nothing else.
+
+Each subcommand module exports ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``. User errors raise :class:`~golden_model.errors.ScsrError`, which
+:func:`main` prints as one ``<path>: <field>: <problem>`` line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from golden_model import __version__
+from golden_model.errors import ScsrError
+
+#: Subcommand name → module under ``scsr.cli``; modules are imported only when needed so
+#: that e.g. ``scsr simulate --backend golden`` never loads torch or amaranth.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("simulate", "run a bundle on a spike file (golden, torch or RTL backends)"),
+    "random-model": ("random_model", "write a random, calibrated bundle for tests and benchmarks"),
+    "inspect": ("inspect", "show a bundle's layers, projections, widths, ranges and memory"),
+}
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the hand-made line breaks of descriptions; show defaults that say something."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scsr",
+        description="Skip-connected self-recurrent spiking neural networks: training, "
+                    "bit-exact simulation, RTL generation and FPGA synthesis.",
+        epilog="Run 'scsr COMMAND --help' for the options of one command.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"scsr-snn {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show a full traceback instead of a one-line error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, summary) in COMMANDS.items():
+        module = importlib.import_module(f"scsr.cli.{module_name}")
+        command = sub.add_parser(name, help=summary, description=module.__doc__,
+                                 formatter_class=_Formatter)
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show a full traceback instead of a one-line error")
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``scsr`` console script; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ScsrError as exc:
+        if args.debug:
+            raise
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""``type=`` functions for argparse: options are checked when they are parsed."""
+
+from __future__ import annotations
+
+import argparse
+
+from golden_model.fixed import FixedPoint
+
+
+def positive_int(text: str) -> int:
+    """An integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """Comma-separated integers ≥ 1, e.g. ``128,128,26``."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected comma-separated sizes, e.g. 128,128,26")
+    return tuple(positive_int(p) for p in parts)
+
+
+def fixed_point(text: str) -> FixedPoint:
+    """``W,S,F`` bit widths: weight_bits, state_bits, decay_bits."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} should be W,S,F (weight_bits,state_bits,decay_bits), e.g. 8,16,8")
+    try:
+        widths = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: widths must be integers") from None
+    try:
+        return FixedPoint(*widths)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
