@@ -86,7 +86,7 @@ class FixedPoint:
         return 1 << (self.decay_bits - 1)
 
     def range_of(self, kind: str) -> tuple[int, int]:
-        """Inclusive range of an array kind: ``weight``, ``w_self``, ``alpha``, ``beta``, ``theta``."""
+        """Inclusive range of ``weight``, ``w_self``, ``alpha``, ``beta`` or ``theta`` values."""
         if kind in ("weight", "w_self"):
             return self.w_min, self.w_max
         if kind in ("alpha", "beta"):

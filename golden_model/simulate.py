@@ -189,7 +189,8 @@ def _run_layer_major(bundle: Bundle, x: np.ndarray, rec: _Recorder) -> None:
         ext = [p for p in plan.incoming if p.src != layer.name]
         acc_ext = (accumulate([_delayed(history[p.src], p.delay) for p in ext],
                               [plan.weights[p.weights] for p in ext], plan.matmul_dtype)
-                   if ext else np.zeros((steps, batch, layer.size), np.int64)).astype(plan.work_dtype)
+                   if ext else np.zeros((steps, batch, layer.size), np.int64))
+        acc_ext = acc_ext.astype(plan.work_dtype)  # fits: work_dtype was sized for the bound
         state = LayerState.zeros((batch,), layer.size, plan.work_dtype)
         for t in range(steps):
             acc = acc_ext[t]

@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
-    cells = [c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
-    return "  ".join(cells)
+    pairs = enumerate(zip(cells, widths, strict=True))
+    return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in pairs)
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
