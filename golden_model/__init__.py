@@ -9,7 +9,8 @@ from .errors import ScsrError
 from .fixed import FixedPoint
 from .neuron import LayerParams, LayerState, accumulate, update
 from .simulate import SimResult, predict, simulate
-from .spikes import load_spikes, save_npz
+from .npzio import save_npz
+from .spikes import load_spikes
 
 __all__ = [
     "Bundle", "FixedPoint", "Layer", "LayerParams", "LayerState", "Projection", "ScsrError",

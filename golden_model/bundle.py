@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 from .atomic import atomic_directory
 from .errors import ScsrError
 from .fixed import DECAY_BITS_RANGE, STATE_BITS_RANGE, WEIGHT_BITS_RANGE, FixedPoint
+from .npzio import npz_bytes, read_npz
 
 FORMAT = "scsr-bundle"
 VERSION = 1
@@ -336,17 +335,6 @@ def check_arrays(bundle: Bundle, arrays: Mapping[str, Any], where: str) -> dict[
     return out
 
 
-def _read_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except ValueError as exc:
-        # Object arrays need pickle, which a bundle may not use.
-        raise ScsrError(where, "", f"cannot be read without pickle ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise ScsrError(where, "", f"is not a readable .npz file ({exc})") from None
-
-
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Load and fully validate the bundle directory at ``path``."""
     root = Path(path)
@@ -363,15 +351,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     if actual != digest:
         raise ScsrError(manifest_path, "arrays_sha256",
                         f"{digest[:12]}… does not match arrays.npz (its sha256 is {actual[:12]}…)")
-    arrays = check_arrays(bundle, _read_npz(data, str(arrays_path)), str(arrays_path))
+    arrays = check_arrays(bundle, read_npz(data, str(arrays_path)), str(arrays_path))
     return dataclasses.replace(bundle, arrays=arrays)
-
-
-def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
-    """Serialise arrays as an uncompressed ``.npz``; the bytes are what the manifest hashes."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **{key: np.asarray(value) for key, value in arrays.items()})
-    return buffer.getvalue()
 
 
 def array_dtype(kind: str, fixed_point: FixedPoint) -> np.dtype:

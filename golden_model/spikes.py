@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import zipfile
-from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_file
 from .errors import ScsrError
+from .npzio import read_npz_file, save_npz
 
 SPIKE_KEYS = ("spikes", "labels")
+__all__ = ["SPIKE_KEYS", "load_spikes"]
 
 
 def load_spikes(
@@ -24,17 +22,7 @@ def load_spikes(
     Anything else (other keys, dtypes, shapes or values) is an :class:`ScsrError`.
     """
     where = os.fspath(path)
-    if not Path(where).is_file():
-        raise ScsrError(where, "", "does not exist")
-    try:
-        with np.load(where, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ScsrError(where, "", "is a .npy array, not an .npz file with 'spikes'")
-            content = {key: npz[key] for key in npz.files}
-    except ValueError as exc:
-        raise ScsrError(where, "", f"cannot be read without pickle ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ScsrError(where, "", f"is not a readable .npz file ({exc})") from None
+    content = read_npz_file(where)
     for key in content:
         if key not in SPIKE_KEYS:
             raise ScsrError(where, key, "is not allowed (a spike file holds 'spikes' and "
@@ -70,9 +58,3 @@ def load_spikes(
                             f"{int(labels[bad[0]])} is outside [0, {classes - 1}]")
         labels = labels.astype(np.int64)
     return spikes, labels
-
-
-def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """Write arrays to ``path`` as an ``.npz``, atomically."""
-    with atomic_file(path) as handle:
-        np.savez(handle, **{key: np.asarray(value) for key, value in arrays.items()})
