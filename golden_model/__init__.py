@@ -8,8 +8,8 @@ from .bundle import Bundle, Layer, Projection, load_bundle, save_bundle
 from .errors import ScsrError
 from .fixed import FixedPoint
 from .neuron import LayerParams, LayerState, accumulate, update
-from .simulate import SimResult, predict, simulate
 from .npzio import save_npz
+from .simulate import SimResult, predict, simulate
 from .spikes import load_spikes
 
 __all__ = [

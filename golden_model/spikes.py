@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .errors import ScsrError
-from .npzio import read_npz_file, save_npz
+from .npzio import read_npz_file
 
 SPIKE_KEYS = ("spikes", "labels")
 __all__ = ["SPIKE_KEYS", "load_spikes"]
