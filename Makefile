@@ -8,7 +8,7 @@ VENV        := .venv
 BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
 # Debian packages the project needs (command or file that proves each is there).
-APT_PACKAGES := git
+APT_PACKAGES := git iverilog g++ make
 TORCH_PIN   := torch==2.13.0
 
 .PHONY: setup test test-fast flow lint bench clean help
@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml Makefile tools/setup-system.sh
 	@bash tools/setup-system.sh $(APT_PACKAGES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/python -m pip install --quiet '$(TORCH_PIN)'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 

@@ -134,3 +134,14 @@ def test_state_starts_at_zero_for_every_sample() -> None:
     x = np.array([[[1], [1]], [[0], [0]]], np.uint8)
     r = simulate(b, x, trace=True)
     assert r.i["out"][1].sum() == 0 and r.i["out"][0, :, 0].tolist() == [5, 9]
+
+
+def test_worked_example_of_the_docs() -> None:
+    """The table in docs/fixed-point.md."""
+    b = make_bundle(2, [("out", 1)], [("input", "out", 0, [[100, 90]])],
+                    params={"out": {"alpha": 12, "beta": 14, "theta": 100, "w_self": -20}},
+                    bits=(8, 8, 4))
+    r = simulate(b, spikes([1, 1], [0, 0], [0, 0], [0, 0], [0, 0], [0, 1]), trace=True)
+    assert r.i["out"][0, :, 0].tolist() == [127, 75, 56, 22, 17, 103]
+    assert r.v["out"][0, :, 0].tolist() == [0, 75, 0, 22, 36, 0]
+    assert r.spikes["out"][0, :, 0].tolist() == [1, 0, 1, 0, 0, 1]
