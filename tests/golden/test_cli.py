@@ -37,8 +37,8 @@ def test_simulate_writes_the_golden_arrays(model: Path, tmp_path: Path, scsr) ->
         assert sorted(got.files) == sorted(expected.arrays())
         for key, value in expected.arrays().items():
             assert got[key].dtype == value.dtype and np.array_equal(got[key], value), key
-    assert sorted(expected.arrays()) == sorted(
-        ["counts", "pred"] + [f"{k}.{n}" for k in ("spikes", "i", "v") for n in ("h1", "h2", "out")])
+    traces = [f"{k}.{n}" for k in ("spikes", "i", "v") for n in ("h1", "h2", "out")]
+    assert sorted(expected.arrays()) == sorted(["counts", "pred", *traces])
     correct = int(np.sum(expected.pred == labels))
     assert f"accuracy {correct / 7:.2%} ({correct}/7)" in result.stdout
 
