@@ -1,0 +1,234 @@
+"""Hardware parameters derived from a bundle: everything the generator needs, computed once.
+
+Nothing here imports Amaranth, so reports, the cosim driver and error messages can use the
+same numbers without building any hardware. Every width is derived from the bundle's
+:class:`~golden_model.fixed.FixedPoint`, a memory's depth or the topology, never typed in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from golden_model.bundle import INPUT, Bundle
+from golden_model.errors import ScsrError
+from golden_model.fixed import FixedPoint
+
+#: Widths of counts (and of the cosim driver's sample length limit): counts are exact up to
+#: ``2^COUNT_BITS - 1`` timesteps per sample.
+COUNT_BITS = 16
+#: The largest lane count the generator accepts (a weight word is ``P · Bw`` bits wide).
+MAX_LANES = 64
+#: The largest address space of one memory the generator accepts (2^20 words).
+MAX_ADDRESS_BITS = 20
+
+
+def bits_for(count: int) -> int:
+    """Unsigned bits needed to hold every value in ``range(count)`` (at least 1)."""
+    return max(1, (count - 1).bit_length())
+
+
+def accumulator_bits(fp: FixedPoint, fan_in: int) -> int:
+    """Signed width of a lane's accumulator, so that §4's exact sum always fits.
+
+    Spikes are 0/1, so ``|acc| ≤ fan_in · 2^(Bw-1)``; phase 2 adds ``w_self`` (``≤ 2^(Bw-1)``
+    in magnitude), so the worst case is ``(fan_in + 1) · 2^(Bw-1)``. A signed width holds it
+    when ``(fan_in + 1) · 2^(Bw-1) ≤ 2^(bits-1) - 1``, i.e. ``bits = bitlen(bound) + 1``.
+    """
+    bound = (fan_in + 1) * -fp.w_min
+    return bound.bit_length() + 1
+
+
+@dataclass(frozen=True)
+class Source:
+    """One stream into a layer core: ``input`` or a layer, read with a delay.
+
+    ``row_offset`` is where this source's rows start in the core's weight memory; ``frame``
+    marks the input stream every core reads for timestep framing even without weights.
+    """
+
+    name: str
+    delay: int
+    size: int
+    row_offset: int
+    weighted: bool
+    weights: str | None
+
+    @property
+    def fifo_depth(self) -> int:
+        """Whole timesteps of events plus their end-of-timestep markers, so no producer can
+        block on a consumer that waits for another source (no deadlock, see architecture):
+        one frame for ``delay = 0``; two for ``delay = 1``, whose consumer reads frame
+        ``t - 1`` while an upstream producer may already have to deliver frame ``t``."""
+        return (self.delay + 1) * (self.size + 1) if self.weighted else 2
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """What one layer core is built from.
+
+    Attributes
+    ----------
+    name, size : layer name and neuron count ``N``.
+    lanes : ``P``; ``words = ceil(N / P)`` memory words hold the layer's neurons.
+    sources : the streams this core reads, ``input`` (delay 0, framing) first.
+    rows : weight-memory rows, one per presynaptic source neuron over all projections.
+    acc_bits : signed accumulator width per lane (:func:`accumulator_bits`).
+    """
+
+    name: str
+    size: int
+    lanes: int
+    fixed_point: FixedPoint
+    sources: tuple[Source, ...]
+    acc_bits: int
+
+    @property
+    def words(self) -> int:
+        return math.ceil(self.size / self.lanes)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.size for s in self.sources if s.weighted)
+
+    @property
+    def weight_depth(self) -> int:
+        return max(1, self.rows) * self.words
+
+    @property
+    def row_bits(self) -> int:
+        return bits_for(max(1, self.rows))
+
+    @property
+    def index_bits(self) -> int:
+        """Width of this core's outgoing event index (its neuron number)."""
+        return bits_for(self.size)
+
+    @property
+    def cycle_bits(self) -> int:
+        """Width of the per-timestep busy-cycle counter: room for 8× the worst bound."""
+        return bits_for(8 * (self.rows + 2) * self.words + 64)
+
+    def lower_bound(self, events_in: int) -> int:
+        """Cycle lower bound of one timestep (design §7): ``(E_in + 1) · ceil(N/P)``."""
+        return (events_in + 1) * self.words
+
+    def memory_bits(self) -> dict[str, int]:
+        """Bits of each memory kind of this core (weights, params, state, acc, spikes)."""
+        fp = self.fixed_point
+        param = 2 * fp.decay_bits + fp.bits_of("theta") + fp.weight_bits
+        lanes_words = self.words * self.lanes
+        return {
+            "weights": self.weight_depth * self.lanes * fp.weight_bits,
+            "params": lanes_words * param,
+            "state": lanes_words * 2 * fp.state_bits,
+            "acc": lanes_words * self.acc_bits,
+            "spikes": lanes_words,
+            "fifos": sum(s.fifo_depth * (bits_for(s.size) + 2) for s in self.sources),
+        }
+
+    # --- memory contents ------------------------------------------------------------------
+    def weight_words(self, bundle: Bundle) -> list[list[int]]:
+        """Per weight-memory word, the ``P`` lane values (0 in the padding lanes)."""
+        n, p, words = self.size, self.lanes, self.words
+        out = []
+        for src in sorted(self.sources, key=lambda s: s.row_offset):
+            if not src.weighted:
+                continue
+            w = np.zeros((words * p, src.size), np.int64)
+            w[:n] = np.asarray(bundle.arrays[src.weights], np.int64)
+            for j in range(src.size):
+                column = w[:, j]
+                out += [column[k * p:(k + 1) * p].tolist() for k in range(words)]
+        return out or [[0] * p]
+
+    def param_lanes(self, bundle: Bundle, kind: str) -> list[list[int]]:
+        """Per word, the ``P`` lane values of a per-neuron array (``theta`` pads with the
+        largest threshold so padding lanes never fire; the rest pad with 0)."""
+        pad = self.fixed_point.theta_max if kind == "theta" else 0
+        values = np.full(self.words * self.lanes, pad, np.int64)
+        values[:self.size] = np.asarray(bundle.param(self.name, kind), np.int64)
+        return values.reshape(self.words, self.lanes).tolist()
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """A whole network's hardware parameters, one :class:`CoreConfig` per layer."""
+
+    bundle: Bundle
+    lanes: int
+    cores: tuple[CoreConfig, ...]
+    count_bits: int = COUNT_BITS
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle, lanes: int, where: str = "<bundle>") -> NetConfig:
+        """Plan the cores; :class:`ScsrError` if the generator cannot build this bundle."""
+        if not 1 <= lanes <= MAX_LANES:
+            raise ScsrError("--lanes", "", f"{lanes} is outside [1, {MAX_LANES}]")
+        cores = []
+        for layer in bundle.layers:
+            sources = [Source(INPUT, 0, bundle.channels, 0, False, None)]
+            offset = 0
+            for p in bundle.incoming(layer.name):
+                size = bundle.size_of(p.src)
+                if p.src == INPUT and p.delay == 0:
+                    sources[0] = Source(INPUT, 0, size, offset, True, p.weights)
+                else:
+                    sources.append(Source(p.src, p.delay, size, offset, True, p.weights))
+                offset += size
+            fan_in = sum(s.size for s in sources if s.weighted)
+            core = CoreConfig(layer.name, layer.size, lanes, bundle.fixed_point, tuple(sources),
+                              accumulator_bits(bundle.fixed_point, fan_in))
+            if bits_for(core.weight_depth) > MAX_ADDRESS_BITS:
+                raise ScsrError(where, f"layers[{bundle.layer_index(layer.name)}]",
+                                f"{layer.name!r} needs {core.weight_depth} weight words "
+                                f"({core.rows} rows x {core.words} words at {lanes} lanes), "
+                                f"more than the {1 << MAX_ADDRESS_BITS} one memory may address; "
+                                "use more lanes")
+            cores.append(core)
+        return cls(bundle, lanes, tuple(cores))
+
+    def core(self, name: str) -> CoreConfig:
+        return next(c for c in self.cores if c.name == name)
+
+    @property
+    def max_steps(self) -> int:
+        """Longest sample (timesteps) whose counts the readout holds exactly."""
+        return (1 << self.count_bits) - 1
+
+    def consumers(self, producer: str) -> list[tuple[str, int]]:
+        """``(core name, source position)`` of every FIFO fed by ``producer``."""
+        return [(c.name, k) for c in self.cores for k, s in enumerate(c.sources)
+                if s.name == producer]
+
+    def report(self) -> dict:
+        """The JSON report of ``scsr rtl``: memory bits per kind, lanes, widths, bound."""
+        kinds: dict[str, int] = {}
+        for c in self.cores:
+            for kind, bits in c.memory_bits().items():
+                kinds[kind] = kinds.get(kind, 0) + bits
+        return {
+            "fixed_point": self.bundle.fixed_point.as_dict(),
+            "lanes": self.lanes,
+            "count_bits": self.count_bits,
+            "memory_bits": kinds,
+            "memory_bits_total": sum(kinds.values()),
+            "layers": [{
+                "name": c.name, "size": c.size, "lanes": c.lanes, "words": c.words,
+                "rows": c.rows, "acc_bits": c.acc_bits,
+                "sources": [{"src": s.name, "delay": s.delay, "weighted": s.weighted,
+                             "row_offset": s.row_offset, "fifo_depth": s.fifo_depth}
+                            for s in c.sources],
+                "memory_bits": c.memory_bits(),
+            } for c in self.cores],
+            "cycle_lower_bound": "(E_in + 1) * ceil(N / P) cycles per layer per timestep, "
+                                 "E_in = events into the layer in that timestep",
+            "fixed_latency_per_timestep": FIXED_LATENCY,
+        }
+
+
+#: Cycles a core spends per timestep beyond ``(E_in + 1) · words`` (pipeline fill, the
+#: end-of-timestep handshake and the update drain); see ``docs/architecture.md``.
+FIXED_LATENCY = 3

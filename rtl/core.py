@@ -1,0 +1,253 @@
+"""The layer core: one layer's neurons, ``P`` lanes wide, in two phases per timestep.
+
+Phase 1 (events) adds one weight-memory word per clock into the accumulators (II = 1;
+the accumulator read port is transparent to its write port, so back-to-back events on
+the same word see each other's sums). Phase 2 (update) decays, saturates, thresholds and
+resets one word of ``P`` neurons per clock (II = 1). A separate emitter serialises the
+spikes of the finished timestep while phase 1 of the next one already runs.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden_model.bundle import Bundle
+
+from .config import CoreConfig, bits_for
+from .layouts import event_layout, param_layout, row_layout, trace_layout
+
+
+class LayerCore(wiring.Component):
+    """One layer of ``N`` neurons with ``P`` lanes (``words = ceil(N/P)``).
+
+    Members
+    -------
+    i_rows : In(stream(row_layout))
+        Weight rows to add (one per incoming spike, from the :class:`~rtl.router.SkipRouter`)
+        and the end-of-timestep marker with its ``first``/``last`` flags.
+    o_events : Out(stream(event_layout))
+        This layer's spikes (neuron index), then an ``eot`` marker, per timestep.
+    trace : Out(stream(trace_layout))
+        Simulation readback: one beat per updated word with ``I``, ``V`` and spikes;
+        ``ready`` is ignored (a monitor only watches).
+
+    Cost: ``E_in · words`` cycles of phase 1, ``words`` of phase 2, plus 3 cycles of
+    pipeline and handshake per timestep (``(E_in + 1) · ceil(N/P) + 3``); the emitter
+    overlaps the next timestep.
+    """
+
+    def __init__(self, cfg: CoreConfig, bundle: Bundle) -> None:
+        self.cfg = cfg
+        self._bundle = bundle
+        super().__init__({
+            "i_rows": In(stream.Signature(row_layout(cfg))),
+            "o_events": Out(stream.Signature(event_layout(cfg.index_bits))),
+            "trace": Out(stream.Signature(trace_layout(cfg))),
+        })
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        cfg, fp = self.cfg, self.cfg.fixed_point
+        lanes, words = cfg.lanes, cfg.words
+        state_lanes = data.ArrayLayout(signed(fp.state_bits), lanes)
+
+        m.submodules.weights = weights = Memory(
+            shape=data.ArrayLayout(signed(fp.weight_bits), lanes), depth=cfg.weight_depth,
+            init=cfg.weight_words(self._bundle))
+        m.submodules.params = params = Memory(
+            shape=data.ArrayLayout(param_layout(cfg), lanes), depth=words,
+            init=self._param_words())
+        m.submodules.acc = acc = Memory(
+            shape=data.ArrayLayout(signed(cfg.acc_bits), lanes), depth=words, init=[])
+        m.submodules.state = state = Memory(
+            shape=data.StructLayout({"i": state_lanes, "v": state_lanes}), depth=words, init=[])
+        m.submodules.spikes = spikes = Memory(shape=unsigned(lanes), depth=words, init=[])
+
+        weight_r = weights.read_port()
+        param_r = params.read_port()
+        acc_w = acc.write_port()
+        acc_r = acc.read_port(transparent_for=(acc_w,))
+        state_w = state.write_port()
+        state_r = state.read_port()
+        spike_w = spikes.write_port()
+        spike_prev_r = spikes.read_port()
+
+        # --- phase 1: issue stage (busy/base/word) and add stage (s1) ----------------------
+        busy = Signal()
+        base = Signal(range(cfg.weight_depth))
+        word = Signal(range(words))
+        last_word = word == words - 1
+        issue = Signal()
+        s1 = Signal()
+        s1_word = Signal(range(words))
+        # --- phase 2: issue stage (u_word) and write-back stage (u1) ----------------------
+        u_word = Signal(range(words))
+        u_issue = Signal()
+        u1 = Signal()
+        u1_word = Signal(range(words))
+        first = Signal()
+        last = Signal()
+        words_layout = data.StructLayout({"word": unsigned(bits_for(words)),
+                                          "bits": unsigned(lanes), "eot": 1, "last": 1})
+        m.submodules.spike_queue = queue = fifo.SyncFIFOBuffered(
+            width=words_layout.size, depth=2 * (words + 1))
+        queued = data.View(words_layout, queue.w_data)
+        head = data.View(words_layout, queue.r_data)
+        room = Signal()
+        m.d.comb += room.eq(queue.level <= words + 1)
+        cycles = Signal(trace_layout(cfg)["cycles"].shape)
+
+        m.d.sync += [s1.eq(issue), s1_word.eq(word), u1.eq(u_issue), u1_word.eq(u_word)]
+        m.d.comb += [
+            weight_r.addr.eq(base + word),
+            acc_r.addr.eq(Mux(u_issue, u_word, word)),
+            state_r.addr.eq(u_word),
+            param_r.addr.eq(u_word),
+            spike_prev_r.addr.eq(u_word),
+        ]
+
+        with m.FSM(name="phase") as phase:
+            with m.State("EVENTS"):
+                m.d.comb += [self.i_rows.ready.eq(~busy | last_word), issue.eq(busy)]
+                with m.If(busy):
+                    with m.If(last_word):
+                        m.d.sync += busy.eq(0)
+                    with m.Else():
+                        m.d.sync += word.eq(word + 1)
+                with m.If(self.i_rows.valid & self.i_rows.ready):
+                    with m.If(self.i_rows.payload.eot):
+                        m.d.sync += [first.eq(self.i_rows.payload.first),
+                                     last.eq(self.i_rows.payload.last)]
+                        m.next = "SETTLE"
+                    with m.Else():
+                        m.d.sync += [busy.eq(1), word.eq(0),
+                                     base.eq(self.i_rows.payload.row * words)]
+            with m.State("SETTLE"):  # last add retires; the spike queue has room for t
+                m.next = Mux(~s1 & room, "UPDATE", "SETTLE") if False else "SETTLE"
+                with m.If(~s1 & room):
+                    m.next = "UPDATE"
+            with m.State("UPDATE"):
+                m.d.comb += u_issue.eq(1)
+                with m.If(u_word == words - 1):
+                    m.d.sync += u_word.eq(0)
+                    m.next = "EVENTS"
+                with m.Else():
+                    m.d.sync += u_word.eq(u_word + 1)
+
+        closing = u1 & (u1_word == words - 1)  # the timestep's last write-back
+        working = busy | s1 | u1 | ~phase.ongoing("EVENTS")
+        with m.If(closing):
+            m.d.sync += cycles.eq(0)
+        with m.Elif(working):
+            m.d.sync += cycles.eq(cycles + 1)
+
+        # --- add stage (phase 1) and write-back stage (phase 2) ---------------------------
+        new_i = [Signal(signed(fp.state_bits), name=f"new_i{p}") for p in range(lanes)]
+        new_v = [Signal(signed(fp.state_bits), name=f"new_v{p}") for p in range(lanes)]
+        fired = Signal(lanes)
+        with m.If(s1):
+            m.d.comb += acc_w.addr.eq(s1_word)
+            m.d.comb += acc_w.en.eq(1)
+            for p in range(lanes):
+                m.d.comb += acc_w.data[p].eq(acc_r.data[p] + weight_r.data[p])
+        with m.Elif(u1):
+            m.d.comb += [acc_w.addr.eq(u1_word), acc_w.en.eq(1)]  # data 0: cleared for t+1
+            m.d.comb += [state_w.addr.eq(u1_word), state_w.en.eq(1),
+                         spike_w.addr.eq(u1_word), spike_w.en.eq(1), spike_w.data.eq(fired),
+                         queue.w_en.eq((fired != 0) | closing), queued.word.eq(u1_word),
+                         queued.bits.eq(fired), queued.eot.eq(closing), queued.last.eq(last)]
+            for p in range(lanes):
+                m.d.comb += [state_w.data.i[p].eq(new_i[p]), state_w.data.v[p].eq(new_v[p])]
+        for p in range(lanes):
+            self._neuron(m, p, first, acc_r.data[p], state_r.data, param_r.data[p],
+                         spike_prev_r.data[p], new_i[p], new_v[p], fired[p])
+
+        m.d.comb += [
+            self.trace.valid.eq(u1),
+            self.trace.payload.word.eq(u1_word),
+            self.trace.payload.s.eq(fired),
+            self.trace.payload.cycles.eq(cycles),
+        ]
+        for p in range(lanes):
+            m.d.comb += [self.trace.payload.i[p].eq(new_i[p]),
+                         self.trace.payload.v[p].eq(new_v[p])]
+
+        self._emitter(m, (queue, head), last)
+        return m
+
+    def _neuron(self, m: Module, p: int, first: Signal, acc: object, st: object, prm: object,
+                s_prev: object, new_i: Signal, new_v: Signal, fired: object) -> None:
+        """Phase 2 of §4 for lane ``p``::
+
+            acc  += w_self[i] · s_l[t-1][i]
+            I[i] = sat( decay(I[i], alpha_q[i]) + acc )
+            v    = sat( decay(V[i], beta_q[i]) + I[i] )
+            s_l[t][i] = 1 if v > theta_q[i] else 0
+            V[i] = 0 if s_l[t][i] else v
+
+        ``first`` replaces the stored state by the §4 initial state (all 0).
+        """
+        fp = self.cfg.fixed_point
+        i_old = Mux(first, 0, st.i[p])
+        v_old = Mux(first, 0, st.v[p])
+        total = acc + Mux(s_prev & ~first, prm.w_self, 0)
+        i_sum = Signal(signed(fp.state_bits + self.cfg.acc_bits + 2), name=f"i_sum{p}")
+        v_sum = Signal(signed(fp.state_bits + 2), name=f"v_sum{p}")
+        v_new = Signal(signed(fp.state_bits), name=f"v_sat{p}")
+        m.d.comb += [
+            i_sum.eq(self._decay(i_old, prm.alpha_q) + total),
+            new_i.eq(self._sat(i_sum)),
+            v_sum.eq(self._decay(v_old, prm.beta_q) + new_i),
+            v_new.eq(self._sat(v_sum)),
+            fired.eq(v_new > prm.theta_q),
+            new_v.eq(Mux(fired, 0, v_new)),
+        ]
+
+    def _decay(self, x: object, d: object) -> object:
+        """``decay(x, d) = (x*d + 2^(F-1)) >> F``, arithmetic shift (§4)."""
+        fp = self.cfg.fixed_point
+        return (x * d + fp.decay_half) >> fp.decay_bits
+
+    def _sat(self, x: object) -> object:
+        """Clamp to ``[s_min, s_max]`` of the bundle's ``FixedPoint``."""
+        fp = self.cfg.fixed_point
+        return Mux(x > fp.s_max, fp.s_max, Mux(x < fp.s_min, fp.s_min, x))
+
+    def _emitter(self, m: Module, push: object, last: Signal) -> None:
+        """Serialise the spike words queued by phase 2 into ``o_events``, one spike per
+        cycle. Words without spikes are not queued, except a timestep's last word, which
+        carries the ``eot`` marker sent after its spikes."""
+        cfg = self.cfg
+        queue, head = push
+        taken = Signal(cfg.lanes)  # spikes of the head word already sent
+        pending = Signal(cfg.lanes)
+        lowest = Signal(range(cfg.lanes))
+        m.d.comb += pending.eq(head.bits & ~taken)
+        for p in reversed(range(cfg.lanes)):
+            with m.If(pending[p]):
+                m.d.comb += lowest.eq(p)
+        out = self.o_events
+        with m.If(queue.r_rdy):
+            m.d.comb += out.valid.eq(1)
+            with m.If(pending != 0):
+                m.d.comb += out.payload.index.eq(head.word * cfg.lanes + lowest)
+                with m.If(out.ready):
+                    with m.If(((pending & (pending - 1)) == 0) & ~head.eot):  # word done
+                        m.d.comb += queue.r_en.eq(1)
+                        m.d.sync += taken.eq(0)
+                    with m.Else():
+                        m.d.sync += taken.eq(taken | (pending & -pending))
+            with m.Else():  # only the timestep's last entry is queued without spikes left
+                m.d.comb += [out.payload.eot.eq(1), out.payload.last.eq(head.last),
+                             queue.r_en.eq(out.ready)]
+                with m.If(out.ready):
+                    m.d.sync += taken.eq(0)
+
+    def _param_words(self) -> list[list[dict[str, int]]]:
+        names = {"alpha": "alpha_q", "beta": "beta_q", "theta": "theta_q", "w_self": "w_self"}
+        columns = {field: self.cfg.param_lanes(self._bundle, kind) for kind, field in names.items()}
+        return [[{field: columns[field][w][p] for field in columns} for p in range(self.cfg.lanes)]
+                for w in range(self.cfg.words)]

@@ -1,0 +1,88 @@
+"""Skip routing: every source of a layer (input, earlier layers through skips, ``delay = 1``
+sources) gets a FIFO; the router turns their events into weight rows, one timestep at a time.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import CoreConfig, bits_for
+from .layouts import event_layout, row_layout
+
+
+class SkipRouter(wiring.Component):
+    """Merges a layer's source streams into one stream of weight rows per timestep.
+
+    Members
+    -------
+    i_src<k> : In(stream(event_layout)), one per :attr:`CoreConfig.sources` entry
+        Events of source ``k`` (its neuron index), each timestep closed by ``eot``. Source 0
+        is always the network input: its ``eot`` markers frame the timesteps (and carry
+        ``last``), even when the layer has no weights from the input.
+    o_rows : Out(stream(row_layout))
+        ``row = row_offset(k) + index`` per event, then ``eot`` with ``first``/``last``.
+
+    Per timestep the sources are drained in order, each up to its ``eot``. A ``delay = 1``
+    source is read one timestep late: at the first timestep of a sample it is skipped (the
+    very first sample) or its frame of the previous sample's last timestep is dropped.
+    Each FIFO holds a whole timestep (:attr:`Source.fifo_depth`), so a producer never
+    waits on a consumer that waits on another source: no deadlock whatever the skew.
+    """
+
+    def __init__(self, cfg: CoreConfig) -> None:
+        self.cfg = cfg
+        members = {f"i_src{k}": In(stream.Signature(event_layout(bits_for(s.size))))
+                   for k, s in enumerate(cfg.sources)}
+        members["o_rows"] = Out(stream.Signature(row_layout(cfg)))
+        super().__init__(members)
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        first = Signal(init=1)
+        started = Signal()  # a sample has ended: delay-1 FIFOs hold its last frame
+        t_last = Signal()
+        out = self.o_rows
+        sources = self.cfg.sources
+        for k, src in enumerate(sources):
+            port = getattr(self, f"i_src{k}")
+            layout = event_layout(bits_for(src.size))
+            queue = fifo.SyncFIFOBuffered(width=layout.size, depth=src.fifo_depth)
+            m.submodules[f"fifo{k}"] = queue
+            m.d.comb += queue.w_data.eq(port.payload.as_value())
+            if src.weighted:
+                m.d.comb += [queue.w_en.eq(port.valid), port.ready.eq(queue.w_rdy)]
+            else:  # framing only: keep the eot markers, drop the events
+                m.d.comb += [queue.w_en.eq(port.valid & port.payload.eot),
+                             port.ready.eq(queue.w_rdy | ~port.payload.eot)]
+
+        with m.FSM(name="route"):
+            for k, src in enumerate(sources):
+                queue = m.submodules[f"fifo{k}"]
+                head = event_layout(bits_for(src.size))(queue.r_data)
+                following = f"SRC{k + 1}" if k + 1 < len(sources) else "EOT"
+                with m.State(f"SRC{k}"):
+                    skip = first & ~started if src.delay else 0
+                    discard = first if src.delay else 0
+                    with m.If(skip):
+                        m.next = following
+                    with m.Elif(queue.r_rdy & head.eot):
+                        m.d.comb += queue.r_en.eq(1)
+                        if k == 0:
+                            m.d.sync += t_last.eq(head.last)
+                        m.next = following
+                    with m.Elif(queue.r_rdy):
+                        with m.If(discard):
+                            m.d.comb += queue.r_en.eq(1)
+                        with m.Else():
+                            m.d.comb += [out.valid.eq(1),
+                                         out.payload.row.eq(src.row_offset + head.index),
+                                         queue.r_en.eq(out.ready)]
+            with m.State("EOT"):
+                m.d.comb += [out.valid.eq(1), out.payload.eot.eq(1),
+                             out.payload.first.eq(first), out.payload.last.eq(t_last)]
+                with m.If(out.ready):
+                    m.d.sync += [first.eq(t_last), started.eq(started | t_last)]
+                    m.next = "SRC0"
+        return m

@@ -1,0 +1,135 @@
+"""Train an ScSr-SNN (or a baseline) on a dataset file, with BIP and quantisation-aware
+training, and write a run directory: checkpoint.pt (replaced atomically after every epoch),
+metrics.json, metrics.csv and curve.png.
+
+Settings come from the defaults, then a TOML file (--config; a flat table or [train]), then
+the options given here. --resume continues the run in --out from its checkpoint with its
+saved settings (only --epochs may be raised). CPU runs are bit-reproducible for a seed.
+Multi-process/multi-GPU: torchrun --nproc-per-node N -m scsr train ... (DDP; gloo on CPU).
+
+examples:
+  scsr train letters.npz --preset scsr --bip --epochs 20 --out runs/scsr
+  scsr train letters.npz --config train.toml --out runs/a --seed 2
+  scsr train letters.npz --out runs/scsr --resume --epochs 30
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from scsr.cli.argtypes import fixed_point, int_list, positive_int
+
+HELP = "train a model (BIP, QAT, DDP) into a run directory"
+_PRESETS = ("ff", "rsnn", "sr", "scsr")  # scsr.model.presets.PRESETS, without importing torch
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be in [0, 1)")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", nargs="?", metavar="DATASET.npz",
+                        help="dataset file (not needed with --resume)")
+    parser.add_argument("--out", required=True, metavar="RUN", help="run directory")
+    parser.add_argument("--config", metavar="TRAIN.toml", help="TOML file of settings")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--stop-after", type=positive_int, metavar="N", default=None,
+                        help="stop after N epochs in all; --resume continues exactly")
+    parser.add_argument("--preset", choices=_PRESETS, default=None,
+                        help="network: feed-forward, dense recurrent, self-recurrent, or "
+                             "skip-connected self-recurrent (default: scsr)")
+    parser.add_argument("--bip", action=argparse.BooleanOptionalAction, default=None,
+                        help="train per-neuron α, β, θ (default: on)")
+    parser.add_argument("--hidden", type=int_list, metavar="N,N", default=None,
+                        help="hidden layer sizes (default: 128,128)")
+    parser.add_argument("--epochs", type=positive_int, metavar="N", default=None,
+                        help="epochs (default: 10)")
+    parser.add_argument("--batch", type=positive_int, metavar="N", default=None,
+                        help="global batch size (default: 32)")
+    parser.add_argument("--lr", type=_positive_float, metavar="LR", default=None,
+                        help="Adam learning rate (default: 0.002)")
+    parser.add_argument("--seed", type=_non_negative_int, metavar="N", default=None,
+                        help="random seed (default: 0)")
+    parser.add_argument("--bits", type=fixed_point, metavar="W,S,F", default=None,
+                        help="QAT widths weight,state,decay bits (default: 8,16,8)")
+    parser.add_argument("--qat-epochs", type=_non_negative_int, metavar="N", default=None,
+                        help="train the last N epochs through the QAT forward (default: 2)")
+    parser.add_argument("--shift", type=_non_negative_int, metavar="STEPS", default=None,
+                        help="augmentation: random time shift up to ±STEPS (default: 0)")
+    parser.add_argument("--drop", type=_probability, metavar="P", default=None,
+                        help="augmentation: delete input spikes with probability P")
+    parser.add_argument("--noise", type=_probability, metavar="P", default=None,
+                        help="augmentation: add input spikes with probability P per bin")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                        help="where to train (default: auto = CUDA when present)")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("preset", "bip", "hidden", "epochs", "batch", "lr", "seed", "qat_epochs",
+             "shift", "drop", "noise", "device")
+    values = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.bits is not None:
+        fp = args.bits
+        values["bits"] = (fp.weight_bits, fp.state_bits, fp.decay_bits)
+    if args.dataset is not None:
+        values["dataset"] = str(Path(args.dataset).resolve())
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    from golden_model.errors import ScsrError
+    from scsr.train import TrainConfig, load_checkpoint, load_toml, train
+    from scsr.train.checkpoint import NAME
+
+    out = Path(args.out)
+    if args.resume:
+        state = load_checkpoint(out / NAME)
+        extra = set(_overrides(args)) - {"epochs", "device", "dataset"}
+        if extra or args.config:
+            raise ScsrError("--resume", ", ".join(sorted(extra)) or "--config",
+                            "a resumed run keeps its settings; only --epochs and --device "
+                            "may be given")
+        saved = TrainConfig.from_dict(state["train_config"], str(out / NAME))
+        raw = {**saved.to_dict(), **_overrides(args)}
+    else:
+        raw = load_toml(args.config) if args.config else {}
+        raw = {**TrainConfig().to_dict(), **raw, **_overrides(args)}
+        if not raw.get("dataset"):
+            raise ScsrError("DATASET.npz", "", "is required (unless --resume)")
+    config = TrainConfig.from_dict(raw, args.config or "options")
+    rows = train(config, out, resume=args.resume, stop_after=args.stop_after)
+    if rows:
+        last = rows[-1]
+        print(f"{config.preset}{'+bip' if config.bip else ''}: epoch {last['epoch']}, test "
+              f"accuracy float {last['test_accuracy_float']:.2%}, fixed point "
+              f"{last['test_accuracy_fixed']:.2%} -> {out}")
+    return 0

@@ -1,0 +1,224 @@
+"""The §3 network as a torch module, built from a :class:`ModelConfig`.
+
+Any projection list works: feed-forward, skips ``l-k → l``, dense recurrence ``l → l``
+(delay 1), feedback (delay 1 from a later layer), and per-neuron self-recurrence. Topology
+and names come from :func:`golden_model.random_bundle.topology`, so a model and its exported
+bundle have the same layer names and weight keys.
+
+Two forward modes: float (training) and QAT (``quant=True``: every layer computed in the
+§4 integers of its scale, see :mod:`scsr.model.quant`; with straight-through gradients).
+Without feedback, layers run one after another over all timesteps (one matmul for all
+external inputs, then the fused scan); a layer with dense recurrence steps through time;
+feedback forces the literal ``for t: for layer:`` order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from golden_model import FixedPoint, Projection
+from golden_model.bundle import INPUT
+from golden_model.random_bundle import layer_names, topology
+
+from .neurons import LIFLayer
+from .quant import quantise_layer
+from .scan import NeuronParams, ScanMode
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines a model; round-trips through :meth:`to_dict`/JSON.
+
+    Attributes
+    ----------
+    channels, hidden, classes : int, tuple of int, int
+        Input spike channels, hidden layer sizes, output neurons (one per class).
+    preset : str
+        The name it was made from (informative).
+    skip, self_recurrent, recurrent, feedback : bool
+        Topology: ``l-2 → l`` skips, per-neuron ``w_self``, dense ``l → l`` (delay 1),
+        ``l → l-1`` (delay 1).
+    train_alpha, train_beta, train_theta, train_w_self : bool
+        Which intrinsic parameters are trained (BIP = the first three).
+    tau_s, tau_m : float
+        Initial time constants in timesteps; ``theta`` initial threshold; ``w_self`` initial
+        self weight.
+    weight_gain : float
+        Initial weights are normal with std ``weight_gain / sqrt(fan_in)``.
+    slope : float
+        Steepness of the surrogate gradient (:mod:`scsr.model.scan`).
+    bits : tuple of int
+        ``(weight_bits, state_bits, decay_bits)`` used by the QAT forward.
+    """
+
+    channels: int
+    hidden: tuple[int, ...]
+    classes: int
+    preset: str = "custom"
+    skip: bool = False
+    self_recurrent: bool = False
+    recurrent: bool = False
+    feedback: bool = False
+    train_alpha: bool = False
+    train_beta: bool = False
+    train_theta: bool = False
+    train_w_self: bool = False
+    tau_s: float = 4.0
+    tau_m: float = 8.0
+    theta: float = 1.0
+    w_self: float = 0.0
+    weight_gain: float = 3.0
+    slope: float = 5.0
+    bits: tuple[int, int, int] = (8, 16, 8)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
+        values = dict(raw)
+        values["hidden"] = tuple(values["hidden"])
+        if "bits" in values:
+            values["bits"] = tuple(values["bits"])
+        return cls(**values)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (*self.hidden, self.classes)
+
+    @property
+    def fixed_point(self) -> FixedPoint:
+        return FixedPoint(*self.bits)
+
+
+class NetOutput(NamedTuple):
+    """Output spike counts ``(batch, classes)`` and every layer's spikes ``(T, batch, size)``."""
+
+    counts: torch.Tensor
+    spikes: dict[str, torch.Tensor]
+
+
+class _LayerRun(NamedTuple):
+    """One layer as the forward pass uses it: incoming weights, neuron params, mode."""
+
+    weights: dict[str, torch.Tensor]  # projection weights key -> (size, n_src)
+    params: NeuronParams
+    mode: ScanMode
+
+
+class ScsrNet(nn.Module):
+    """The §3 network: ``counts, spikes = net(x)`` for input spikes ``x`` ``(B, T, C)``."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.names = layer_names(len(config.sizes))
+        self.projections: tuple[Projection, ...] = tuple(
+            topology(self.names, config.skip, config.recurrent, config.feedback))
+        self.sizes = {INPUT: config.channels, **dict(zip(self.names, config.sizes, strict=True))}
+        fan_in = {n: sum(self.sizes[p.src] for p in self.projections if p.dst == n)
+                  for n in self.names}
+        self.weights = nn.ParameterList()
+        for p in self.projections:
+            std = config.weight_gain / math.sqrt(fan_in[p.dst]) * (0.5 if p.delay else 1.0)
+            self.weights.append(nn.Parameter(torch.randn(self.sizes[p.dst],
+                                                         self.sizes[p.src]) * std))
+        trainable = {"alpha": config.train_alpha, "beta": config.train_beta,
+                     "theta": config.train_theta,
+                     "w_self": config.train_w_self and config.self_recurrent}
+        self.neurons = nn.ModuleList(
+            LIFLayer(self.sizes[n], config.tau_s, config.tau_m, config.theta,
+                     config.w_self if config.self_recurrent else 0.0, trainable)
+            for n in self.names)
+        self.has_feedback = any(p.delay == 1 and self.names.index(p.src) > self.names.index(p.dst)
+                                for p in self.projections if p.src != INPUT)
+
+    # --- parameters per layer ---------------------------------------------------------------
+    def incoming(self, layer: str) -> list[tuple[Projection, nn.Parameter]]:
+        """The projections into ``layer`` with their weights, in manifest order."""
+        return [(p, w) for p, w in zip(self.projections, self.weights, strict=True)
+                if p.dst == layer]
+
+    def layer_run(self, index: int, quant: bool) -> _LayerRun:
+        """Weights and neuron parameters of layer ``index``, float or quantised (QAT)."""
+        name = self.names[index]
+        neuron = self.neurons[index]
+        incoming = self.incoming(name)
+        p = neuron.params()
+        if not quant:
+            return _LayerRun({q.weights: w for q, w in incoming}, p,
+                             ScanMode(slope=self.config.slope))
+        fp = self.config.fixed_point
+        q = quantise_layer([w for _, w in incoming], p.alpha, p.beta, p.theta, p.w_self, fp)
+        return _LayerRun({proj.weights: w for (proj, _), w in zip(incoming, q.weights,
+                                                                   strict=True)},
+                         NeuronParams(*q.decay_factors(fp), q.theta_q, q.w_self),
+                         ScanMode(fp, float(q.scale), self.config.slope))
+
+    # --- forward ----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, quant: bool = False, fused: bool = True) -> NetOutput:
+        """Run input spikes ``x`` ``(B, T, C)`` (0/1, any dtype); ``quant`` for QAT."""
+        xs = x.to(self.weights[0].dtype).transpose(0, 1)
+        runs = [self.layer_run(k, quant) for k in range(len(self.names))]
+        spikes = (self._timestep_major(xs, runs) if self.has_feedback
+                  else self._layer_major(xs, runs, fused))
+        return NetOutput(spikes[self.names[-1]].sum(0), spikes)
+
+    def _layer_major(self, xs: torch.Tensor, runs: list[_LayerRun],
+                     fused: bool) -> dict[str, torch.Tensor]:
+        history = {INPUT: xs}
+        for index, name in enumerate(self.names):
+            run, neuron = runs[index], self.neurons[index]
+            projections = [p for p, _ in self.incoming(name)]
+            external = [p for p in projections if p.src != name]
+            own = [p for p in projections if p.src == name]
+            current = xs.new_zeros((xs.shape[0], xs.shape[1], self.sizes[name]))
+            for p in external:
+                current = current + _delayed(history[p.src], p.delay) @ run.weights[p.weights].T
+            if not own:
+                history[name] = neuron.scan(current, run.params, run.mode, fused)
+                continue
+            state, out = neuron.initial_state(xs.shape[1]), []
+            for t in range(xs.shape[0]):
+                recurrent = sum(state.s @ run.weights[p.weights].T for p in own)
+                s, state = neuron(current[t] + recurrent, state, run.params, run.mode)
+                out.append(s)
+            history[name] = torch.stack(out)
+        return {name: history[name] for name in self.names}
+
+    def _timestep_major(self, xs: torch.Tensor, runs: list[_LayerRun]) -> dict[str, torch.Tensor]:
+        batch = xs.shape[1]
+        states = [neuron.initial_state(batch) for neuron in self.neurons]
+        out: dict[str, list[torch.Tensor]] = {name: [] for name in self.names}
+        silent = torch.zeros_like(xs[0])
+        for t in range(xs.shape[0]):
+            previous = {name: states[k].s for k, name in enumerate(self.names)}
+            previous[INPUT] = xs[t - 1] if t > 0 else silent
+            current = {INPUT: xs[t]}
+            for k, name in enumerate(self.names):
+                run = runs[k]
+                acc = sum(((current if p.delay == 0 else previous)[p.src]
+                           @ run.weights[p.weights].T) for p, _ in self.incoming(name))
+                if isinstance(acc, int):
+                    acc = xs.new_zeros((batch, self.sizes[name]))
+                s, states[k] = self.neurons[k](acc, states[k], run.params, run.mode)
+                current[name] = s
+                out[name].append(s)
+        return {name: torch.stack(seq) for name, seq in out.items()}
+
+
+def _delayed(history: torch.Tensor, delay: int) -> torch.Tensor:
+    """``x[t - delay]`` of a ``(T, B, n)`` history with zeros before ``t = 0``."""
+    if delay == 0:
+        return history
+    return torch.cat([torch.zeros_like(history[:delay]), history[:-delay]])

