@@ -71,7 +71,8 @@ def main() -> int:
             report["simulators"][simulator] = {"skipped": reason}
             continue
         start = time.perf_counter()
-        got, raw = simulate_rtl(bundle, spikes, True, simulator, lanes=args.lanes)
+        got, raw = simulate_rtl(bundle, spikes, True, simulator, lanes=args.lanes,
+                                optimize=True)
         total = time.perf_counter() - start
         status = runner.status(raw)
         mismatches = sum(int(np.count_nonzero(a != got.arrays()[k]))

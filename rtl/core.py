@@ -125,8 +125,8 @@ class LayerCore(wiring.Component):
                     with m.Else():
                         m.d.sync += [busy.eq(1), word.eq(0),
                                      base.eq(self.i_rows.payload.row * words)]
-            with m.State("SETTLE"):  # last add retires; the spike queue has room for t
-                m.next = Mux(~s1 & room, "UPDATE", "SETTLE") if False else "SETTLE"
+            # The last add retires; the spike queue has room for this timestep's words.
+            with m.State("SETTLE"):  # noqa: SIM117 (an FSM state, not a context to merge)
                 with m.If(~s1 & room):
                     m.next = "UPDATE"
             with m.State("UPDATE"):

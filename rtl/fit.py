@@ -127,9 +127,10 @@ def check_fits(net: NetConfig, target: Target) -> list[str]:
                        f"{cap['bram']}; try " + ", or ".join(advice))
     for kind, label in (("lut4", "LUT4"), ("ff", "flip-flops")):
         if use[kind] > cap[kind]:
+            fewer_lanes = f"fewer lanes than {net.lanes}, " if net.lanes > 1 else ""
             reasons.append(f"logic: needs about {use[kind]} {label}, the {target.part} has "
-                           f"{cap[kind]}; try fewer lanes than {net.lanes}, a smaller "
-                           f"state_bits than {fp.state_bits}, or a bigger part")
+                           f"{cap[kind]}; try {fewer_lanes}a smaller state_bits than "
+                           f"{fp.state_bits}, or a bigger part")
     return reasons
 
 

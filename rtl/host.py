@@ -15,7 +15,7 @@ import numpy as np
 
 from golden_model.errors import ScsrError
 
-from .protocol import FrameError, Framing, status_problems
+from .protocol import SYNC, FrameError, Framing, status_problems
 
 #: Seconds to wait for a sample's result frame before giving up (a board at 1 Mbaud
 #: answers a typical sample in milliseconds).
@@ -112,12 +112,16 @@ class BoardLink:
         return counts, pred
 
     def _read(self, size: int, index: int) -> bytes:
-        """Exactly ``size`` bytes, or :class:`ScsrError` after ``timeout_s``."""
+        """``size`` bytes (fewer when the first is not the sync byte: garbage is reported
+        at once), or :class:`ScsrError` after ``timeout_s``."""
         data = bytearray()
         deadline = time.monotonic() + self.timeout_s
         while len(data) < size:
             chunk = self.port.read(size - len(data))
             data += chunk
+            if data[:1] not in (b"", bytes([SYNC])):
+                time.sleep(0.05)  # garbage: collect what else is there for the message
+                return bytes(data + self.port.read(size - len(data)))
             if not chunk and time.monotonic() > deadline:
                 got = f" ({bytes(data).hex(' ')})" if data else ""
                 raise ScsrError(self.where, f"sample {index} byte {len(data)}",

@@ -125,11 +125,11 @@ class Framing:
 
     def decode_result(self, frame: bytes) -> tuple[np.ndarray, int, int]:
         """``(counts, pred, status)`` of one frame; :class:`FrameError` naming the byte."""
+        if frame and frame[0] != SYNC:
+            raise FrameError(0, f"expected the sync byte 0x{SYNC:02X}, got 0x{frame[0]:02X}")
         if len(frame) != self.frame_bytes:
             raise FrameError(len(frame), f"frame is {len(frame)} bytes, expected "
                                          f"{self.frame_bytes}")
-        if frame[0] != SYNC:
-            raise FrameError(0, f"expected the sync byte 0x{SYNC:02X}, got 0x{frame[0]:02X}")
         checksum = sum(frame[1:-1]) & 0xFF
         if frame[-1] != checksum:
             raise FrameError(len(frame) - 1, f"checksum 0x{frame[-1]:02X} does not match "

@@ -59,6 +59,7 @@ class SynthRequest:
     seed: int
     baud: int
     toolchain: str = "yowasp"
+    force: bool = False
 
 
 def tool_environment(family: str, toolchain: str) -> dict[str, str]:
@@ -149,6 +150,9 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                arrays_sha256: str = "") -> dict:
     """Build ``bundle`` for ``request.target`` into ``out``; return the report.
 
+    The fit check refuses first unless ``request.force`` (its estimate errs on the safe
+    side; with ``force`` nextpnr decides, and the report keeps the check's reasons).
+
     ``out`` receives ``report.json``, the bitstream (only if timing passes), the tool log and
     the timing log. :class:`ScsrError` when the design does not fit or a tool fails (then
     nothing is written).
@@ -158,7 +162,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
     target = request.target
     net = NetConfig.from_bundle(bundle, request.lanes, bundle_path)
     reasons = check_fits(net, target)
-    if reasons:
+    if reasons and not request.force:
         raise ScsrError(bundle_path, f"--target {target.name} --lanes {request.lanes}",
                         "does not fit: " + "; ".join(reasons))
     env = tool_environment(target.family, request.toolchain)
@@ -201,6 +205,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
             "nextpnr_utilisation": {cell: v for cell, v in nextpnr["utilization"].items()
                                     if v["used"]},
             "synth_options": synth_opts,
+            "fit_check": reasons,
             "tools": tool_versions(env),
             "tool_seconds": seconds,
             "bitstream": BITSTREAM[target.family] if timing["pass"] else None,

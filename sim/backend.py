@@ -25,22 +25,20 @@ DEFAULT_LANES = 4
 
 def simulate_rtl(bundle: Bundle, spikes: np.ndarray, trace: bool, simulator: str,
                  lanes: int = DEFAULT_LANES, stall_seed: int | None = None,
-                 workdir: Path | None = None) -> tuple[SimResult, dict[str, np.ndarray]]:
+                 workdir: Path | None = None, optimize: bool = False,
+                 ) -> tuple[SimResult, dict[str, np.ndarray]]:
     """Run ``spikes`` ``(B, T, C)`` on the RTL of ``bundle``; return the result and the
     raw outputs (``cycles.<layer>``, ``status``) of the run."""
     runner.simulator_environment(simulator)
     net = NetConfig.from_bundle(bundle, lanes)
     with tempfile.TemporaryDirectory(prefix=f"scsr-{simulator}-", dir=workdir) as tmp:
-        built = runner.build([net], simulator, Path(tmp) / "build")
+        built = runner.build([net], simulator, Path(tmp) / "build", optimize=optimize)
         (out,) = runner.run(built, [spikes], Path(tmp) / "run", trace=True,
                             stall_seed=stall_seed)
     record = runner.status(out)
     if record["error"] is not None:
         raise ScsrError(f"--backend {simulator}", "", record["error"])
-    names = [layer.name for layer in bundle.layers] if trace else []
-    result = SimResult(out["counts"], out["hw_pred"].astype(np.int32),
-                       {n: out[f"spikes.{n}"] for n in names},
-                       {n: out[f"i.{n}"] for n in names}, {n: out[f"v.{n}"] for n in names})
+    result = runner.to_result(bundle, out, trace)
     return result, out
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from golden_model import ScsrError, save_bundle
+from golden_model import Bundle, ScsrError, SimResult, save_bundle
 from rtl.config import NetConfig
 from rtl.top import Harness, to_verilog
 
@@ -79,8 +79,12 @@ class Build:
 
 
 def build(nets: Sequence[NetConfig], simulator: str, directory: Path,
-          quiet: bool = True) -> Build:
-    """Generate Verilog for ``nets`` side by side and compile it for ``simulator``."""
+          quiet: bool = True, optimize: bool = False) -> Build:
+    """Generate Verilog for ``nets`` side by side and compile it for ``simulator``.
+
+    Verilator's C++ is compiled without optimisation unless ``optimize``: for the short
+    runs of tests that compile takes most of the time, and ``-O0`` cuts it severalfold.
+    """
     from cocotb_tools.runner import get_runner
 
     simulator_environment(simulator)
@@ -96,7 +100,9 @@ def build(nets: Sequence[NetConfig], simulator: str, directory: Path,
     # before any always block waits, so Yosys' trick that evaluates every always @* once
     # at time 0 never fires; Verilog-2005 mode (later flag wins) keeps it working.
     args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else ["-g2005"]
-    env = {"MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include"} if simulator == "verilator" else {}
+    level = "" if optimize else " OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+    env = {"MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include" + level} if simulator == "verilator" \
+        else {}
     with _environment(env), _silenced(quiet, directory / "build.log"):
         runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=directory / "build",
                      build_args=args, timescale=("1ns", "1ps"), always=True)
@@ -142,6 +148,14 @@ def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: boo
     return outputs
 
 
+def to_result(bundle: Bundle, output: dict[str, np.ndarray], trace: bool) -> SimResult:
+    """A run's output as the :class:`SimResult` the hardware produced: its counts, the
+    prediction it streamed and, if ``trace``, the per-layer readback."""
+    names = [layer.name for layer in bundle.layers] if trace else []
+    return SimResult(output["counts"], output["hw_pred"].astype(np.int32),
+                     *({n: output[f"{kind}.{n}"] for n in names} for kind in ("spikes", "i", "v")))
+
+
 def status(output: dict[str, np.ndarray]) -> dict:
     """The run's status record: ``error`` (None when complete), ``cycles``, ``wall_s``."""
     return json.loads(str(output["status"]))
@@ -185,4 +199,4 @@ def _silenced(quiet: bool, log: Path):
             os.close(saved[1])
 
 
-__all__ = ["SIMULATORS", "Build", "build", "run", "simulator_available", "status"]
+__all__ = ["SIMULATORS", "Build", "build", "run", "simulator_available", "status", "to_result"]

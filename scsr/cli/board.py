@@ -16,18 +16,9 @@ import argparse
 import sys
 
 from scsr.cli.argtypes import positive_int
+from scsr.cli.synth import positive_float
 
 HELP = "run samples on a board over its UART, checked against the golden model"
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} must be positive")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

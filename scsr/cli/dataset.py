@@ -91,7 +91,7 @@ def _add_encoding(parser: argparse.ArgumentParser) -> None:
                        help="frame step = one timestep, in ms")
     group.add_argument("--rate", type=positive_int, default=16000, metavar="HZ",
                        help="audio is resampled to this rate")
-    group.add_argument("--set", dest="params", type=key_value, action="append", default=[],
+    group.add_argument("--set", dest="params", type=key_value, action="append", default=None,
                        metavar="NAME=VALUE",
                        help="front-end or encoder parameter, e.g. delta=0.1, gain=1.8, "
                             "dynamic_range_db=50 (repeatable)")
@@ -104,7 +104,7 @@ def _encoding(args: argparse.Namespace) -> dict:
 
     return encoding_config(args.front_end, args.encoder, timesteps=args.timesteps,
                            step_ms=args.step_ms, rate=args.rate, channels=args.channels,
-                           **dict(args.params))
+                           **dict(args.params or []))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,8 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="training utterances per class")
     build.add_argument("--test-per-class", type=positive_int, default=60, metavar="N",
                        help="test utterances per class")
-    build.add_argument("--seed", type=int, default=0, metavar="N", help="build seed")
-    build.add_argument("--snr", type=snr_range, default=(10.0, 40.0), metavar="LOW,HIGH",
+    build.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="build seed (default: 0)")
+    build.add_argument("--snr", type=snr_range, default="10,40", metavar="LOW,HIGH",
                        help="white-noise SNR range in dB, or 'none'")
     build.add_argument("--speakers", type=positive_int, default=16, metavar="N",
                        help="speakers of a speaker-dependent set")
@@ -150,7 +151,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="ntidigits: keep digit sequences, not only single digits")
     imp.add_argument("--test-fraction", type=fraction, default=0.2, metavar="F",
                      help="wav: fraction of each class held out for test")
-    imp.add_argument("--seed", type=int, default=0, metavar="N", help="wav: split seed")
+    imp.add_argument("--seed", type=int, default=0, metavar="N",
+                     help="wav: split seed (default: 0)")
     _add_encoding(imp)
 
     show = sub.add_parser("show", help="class counts, T, C, firing rates and a PNG",

@@ -23,6 +23,7 @@ TARGET_NAMES = ("ulx3s-85f", "icebreaker")  # rtl.platforms.TARGETS, without imp
 
 
 def positive_float(text: str) -> float:
+    """A number > 0 (a clock in MHz, a timeout in seconds)."""
     try:
         value = float(text)
     except ValueError:
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="UART bit rate of the board top")
     parser.add_argument("--toolchain", choices=("yowasp", "system"), default="yowasp",
                         metavar="KIND", help="yowasp (pip packages) or system (binaries on PATH)")
+    parser.add_argument("--force", action="store_true",
+                        help="synthesise even when the fit check's estimate says it does not "
+                             "fit (nextpnr decides)")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output directory (replaced atomically)")
 
@@ -60,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     manifest = json.loads((Path(args.bundle) / "manifest.json").read_text())
     clock = args.clock or target.default_clock_mhz
     try:
-        request = SynthRequest(target, args.lanes, clock, args.seed, args.baud, args.toolchain)
+        request = SynthRequest(target, args.lanes, clock, args.seed, args.baud, args.toolchain,
+                               args.force)
         report = synthesize(bundle, str(args.bundle), request, Path(args.out),
                             manifest["arrays_sha256"])
     except ValueError as exc:  # a clock/baud combination the UART cannot do

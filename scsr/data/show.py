@@ -88,8 +88,9 @@ def plot_samples(dataset: Dataset, path: str | os.PathLike[str], count: int = 4)
     source = dataset.config.get("source", {})
     encoder = dataset.config.get("encoder") or {}
     front = dataset.config.get("front_end") or {}
-    fig.suptitle(f"{source.get('kind', '?')} {source.get('split') or ''} — front end "
-                 f"{front.get('kind', 'none')}, encoder {encoder.get('kind', '?')}", fontsize=10)
+    name = " ".join(str(x) for x in (source.get("kind"), source.get("split")) if x)
+    fig.suptitle(f"{name or 'dataset'} — front end {front.get('kind', 'none')}, encoder "
+                 f"{encoder.get('kind', '?')}", fontsize=10)
     fig.tight_layout()
     with atomic_file(path) as handle:
         fig.savefig(handle, format="png", dpi=110)

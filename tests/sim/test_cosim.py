@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from golden_model import ScsrError, load_bundle, simulate
+from golden_model import ScsrError, load_bundle, save_bundle, simulate
 from rtl.config import NetConfig
 from scsr.cli import main
 from sim import runner
@@ -20,49 +20,34 @@ SIMULATORS = [pytest.param(name, marks=[pytest.mark.xdist_group(name)])
 pytestmark = [pytest.mark.cosim, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module", params=SIMULATORS)
-def regression(request, tmp_path_factory):
-    simulator = request.param
-    reason = runner.simulator_available(simulator)
-    if reason is not None:
-        pytest.skip(reason)
-    nets = [NetConfig.from_bundle(make(), lanes) for _name, make, lanes in REGRESSION]
-    directory = tmp_path_factory.mktemp(f"regression-{simulator}")
-    built = runner.build(nets, simulator, directory / "build")
-    inputs = [stimulus(net.bundle.channels, seed=k) for k, net in enumerate(nets)]
-    return built, inputs, directory
-
-
 def check_outputs(nets, inputs, outputs):
     for (name, _make, _lanes), net, spikes, out in zip(REGRESSION, nets, inputs, outputs,
                                                        strict=True):
         assert runner.status(out)["error"] is None, name
         want = simulate(net.bundle, spikes, trace=True)
-        got_arrays = {key: out[key] for key in want.arrays()}
-        from golden_model import SimResult
-        got = SimResult(got_arrays["counts"], got_arrays["pred"],
-                        *({layer.name: out[f"{kind}.{layer.name}"] for layer in net.bundle.layers}
-                          for kind in ("spikes", "i", "v")))
+        got = runner.to_result(net.bundle, out, trace=True)
         assert first_mismatch(want, got) is None, name
         for key, value in want.arrays().items():
             assert out[key].dtype == value.dtype and np.array_equal(out[key], value), (name, key)
         assert np.array_equal(out["hw_pred"], want.pred), name
 
 
-def test_random_regression(regression):
-    built, inputs, directory = regression
-    outputs = runner.run(built, inputs, directory / "calm")
-    check_outputs(built.nets, inputs, outputs)
-    fp = built.nets[2].bundle.fixed_point  # the saturating case really saturates
-    assert any((outputs[2][f"i.{layer.name}"] == fp.s_min).any() for layer in
-               built.nets[2].bundle.layers)
-
-
-def test_backpressure_changes_timing_not_results(regression):
-    built, inputs, directory = regression
-    calm = runner.run(built, inputs, directory / "calm2", trace=True)
-    stalled = runner.run(built, inputs, directory / "stalled", stall_seed=11)
-    check_outputs(built.nets, inputs, stalled)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_random_regression_with_and_without_stalls(simulator, tmp_path):
+    """One build of the five-net harness; a calm run and one with random input gaps and
+    output back-pressure must both equal the golden model everywhere."""
+    reason = runner.simulator_available(simulator)
+    if reason is not None:
+        pytest.skip(reason)
+    nets = [NetConfig.from_bundle(make(), lanes) for _name, make, lanes in REGRESSION]
+    built = runner.build(nets, simulator, tmp_path / "build")
+    inputs = [stimulus(net.bundle.channels, seed=k) for k, net in enumerate(nets)]
+    calm = runner.run(built, inputs, tmp_path / "calm")
+    check_outputs(nets, inputs, calm)
+    fp = nets[2].bundle.fixed_point  # the saturating case really saturates
+    assert any((calm[2][f"i.{layer.name}"] == fp.s_min).any() for layer in nets[2].bundle.layers)
+    stalled = runner.run(built, inputs, tmp_path / "stalled", stall_seed=11)
+    check_outputs(nets, inputs, stalled)
     assert runner.status(stalled[0])["cycles"] > runner.status(calm[0])["cycles"]
 
 
@@ -72,7 +57,6 @@ def test_simulate_backend_writes_identical_files(tmp_path):
     if runner.simulator_available("icarus") is not None:
         pytest.skip(runner.simulator_available("icarus"))
     bundle = random_net((6, 5, 3), (8, 16, 8), seed=9)
-    from golden_model import save_bundle
     save_bundle(bundle, tmp_path / "model")
     np.savez(tmp_path / "in.npz", spikes=stimulus(bundle.channels, batch=2, steps=6),
              labels=np.array([0, 2]))
