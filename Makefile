@@ -44,6 +44,7 @@ flow: setup
 bench: setup
 	@mkdir -p build/bench
 	$(BIN)/python benchmarks/golden_speed.py --out build/bench/golden_speed.json
+	$(BIN)/python benchmarks/rtl_cycles.py --out build/bench/rtl_cycles.json
 
 clean:
 	rm -rf build .pytest_cache

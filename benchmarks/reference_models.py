@@ -2,8 +2,10 @@
 
 - ``logistic``: multinomial logistic regression on time-pooled front-end features (mean and
   standard deviation of each channel over time, standardised on the training split),
-- ``logistic-spikes``: the same on time-pooled spike counts (does the encoding keep the
-  information the features had?),
+- ``logistic-windows``: logistic regression on the features averaged over 5 windows of T/5
+  steps, and the same on spike counts over those windows for every encoder (``rate``,
+  ``bsa``, ``delta`` with default parameters, encoded from the stored features exactly as a
+  build would): how much of what a linear read-out finds in the features survives encoding,
 - ``gru``: a one-layer GRU (128 units) over the frame sequence, last state → linear.
 
 Datasets must hold features (``scsr dataset build ... --features``). Seeded; CPU is enough.
@@ -27,6 +29,13 @@ def pooled(x: np.ndarray) -> np.ndarray:
     """(N, T, F) → (N, 2F): mean and standard deviation over time."""
     x = x.astype(np.float32)
     return np.concatenate([x.mean(axis=1), x.std(axis=1)], axis=1)
+
+
+def windows(x: np.ndarray, count: int = 5) -> np.ndarray:
+    """(N, T, F) → (N, count·F): means over ``count`` equal windows of time (T cut to fit)."""
+    steps = x.shape[1] // count * count
+    return x[:, :steps].reshape(len(x), count, -1, x.shape[2]).mean(axis=2, dtype=np.float32
+                                                                  ).reshape(len(x), -1)
 
 
 def logistic(train_x, train_y, test_x, test_y, classes: int, seed: int) -> float:
@@ -89,7 +98,7 @@ def gru(train_x, train_y, test_x, test_y, classes: int, seed: int, epochs: int,
 
 
 def evaluate(path: str, seed: int, epochs: int) -> dict:
-    from scsr.data import load_dataset
+    from scsr.data import encoders, load_dataset
 
     data = load_dataset(path)
     if data.train_features is None:
@@ -103,12 +112,20 @@ def evaluate(path: str, seed: int, epochs: int) -> dict:
         "features": int(data.train_features.shape[2]),
         "logistic": logistic(pooled(data.train_features), data.train_labels,
                              pooled(data.test_features), data.test_labels, k, seed),
-        "logistic_spikes": logistic(pooled(data.train_spikes), data.train_labels,
-                                    pooled(data.test_spikes), data.test_labels, k, seed),
+        "logistic_windows_features": logistic(windows(data.train_features), data.train_labels,
+                                              windows(data.test_features), data.test_labels,
+                                              k, seed),
         "gru128": gru(data.train_features, data.train_labels, data.test_features,
                       data.test_labels, k, seed, epochs),
         "gru_epochs": epochs, "seed": seed,
     }
+    for name in encoders.ENCODERS:
+        params = encoders.encoder_defaults(name)
+        train_s = encoders.encode(data.train_features, params)
+        test_s = encoders.encode(data.test_features, params)
+        result[f"logistic_windows_{name}"] = logistic(windows(train_s), data.train_labels,
+                                                      windows(test_s), data.test_labels, k, seed)
+        result[f"rate_{name}"] = float(train_s.mean())
     result["seconds"] = round(time.perf_counter() - start, 1)
     return result
 
@@ -130,10 +147,13 @@ def main() -> int:
         r = evaluate(path, args.seed, args.epochs)
         results.append(r)
         src = r["source"] or {}
+        spikes = ", ".join(f"{n} {100 * r[f'logistic_windows_{n}']:.1f} %"
+                           for n in ("rate", "bsa", "delta"))
         print(f"reference_models: {src.get('kind')} {src.get('split')}: logistic "
-              f"{100 * r['logistic']:.1f} %, logistic on spike counts "
-              f"{100 * r['logistic_spikes']:.1f} %, GRU-128 {100 * r['gru128']:.1f} % "
-              f"({r['train']} train / {r['test']} test, {r['seconds']} s)", flush=True)
+              f"{100 * r['logistic']:.1f} %, GRU-128 {100 * r['gru128']:.1f} %; 5-window "
+              f"logistic: features {100 * r['logistic_windows_features']:.1f} %, spikes "
+              f"{spikes} ({r['train']} train / {r['test']} test, {r['seconds']} s)",
+              flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"benchmark": "reference_models",
                                           "results": results}, indent=1) + "\n")

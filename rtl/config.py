@@ -111,6 +111,17 @@ class CoreConfig:
         """Width of the per-timestep busy-cycle counter: room for 8× the worst bound."""
         return bits_for(8 * (self.rows + 2) * self.words + 64)
 
+    @property
+    def spike_queue_depth(self) -> int:
+        """Entries of the queue between phase 2 and the emitter: two timesteps of words (a
+        timestep's update starts once one timestep's worth, ``words + 1``, is free)."""
+        return 2 * (self.words + 1)
+
+    @property
+    def spike_queue_bits(self) -> int:
+        """Width of one queue entry: word number, the word's ``P`` spike bits, eot, last."""
+        return bits_for(self.words) + self.lanes + 2
+
     def lower_bound(self, events_in: int) -> int:
         """Cycle lower bound of one timestep (design §7): ``(E_in + 1) · ceil(N/P)``."""
         return (events_in + 1) * self.words
@@ -126,6 +137,7 @@ class CoreConfig:
             "state": lanes_words * 2 * fp.state_bits,
             "acc": lanes_words * self.acc_bits,
             "spikes": lanes_words,
+            "spike_queue": self.spike_queue_depth * self.spike_queue_bits,
             "fifos": sum(s.fifo_depth * (bits_for(s.size) + 2) for s in self.sources),
         }
 

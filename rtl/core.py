@@ -93,7 +93,7 @@ class LayerCore(wiring.Component):
         words_layout = data.StructLayout({"word": unsigned(bits_for(words)),
                                           "bits": unsigned(lanes), "eot": 1, "last": 1})
         m.submodules.spike_queue = queue = fifo.SyncFIFOBuffered(
-            width=words_layout.size, depth=2 * (words + 1))
+            width=words_layout.size, depth=cfg.spike_queue_depth)
         queued = data.View(words_layout, queue.w_data)
         head = data.View(words_layout, queue.r_data)
         room = Signal()

@@ -26,7 +26,7 @@ from golden_model.errors import ScsrError
 
 from .config import NetConfig
 from .fit import check_fits, estimate
-from .platforms import Target
+from .platforms import Target, pll_settings
 
 NAME = "scsr_board"
 TOOLCHAINS = ("yowasp", "system")
@@ -165,6 +165,11 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
     if reasons and not request.force:
         raise ScsrError(bundle_path, f"--target {target.name} --lanes {request.lanes}",
                         "does not fit: " + "; ".join(reasons))
+    pll = pll_settings(target, request.clock_mhz * 1e6)
+    if abs(pll.out_hz / 1e6 - request.clock_mhz) > 0.01 * request.clock_mhz:
+        raise ScsrError("--clock", f"{request.clock_mhz:g}", f"the {target.family} PLL cannot "
+                        f"make it from {target.clock_in_hz / 1e6:g} MHz; the nearest is "
+                        f"{pll.out_hz / 1e6:.3f} MHz")
     env = tool_environment(target.family, request.toolchain)
     est = estimate(net, target)
     fits_dsp = est.use["dsp"] > 0  # the estimate keeps multipliers in DSPs when they fit

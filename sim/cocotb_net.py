@@ -75,7 +75,10 @@ class NetTB:
             if self.pending:
                 self.i_payload.value = self.beats[self.next_beat]
             self.i_valid.value = int(self.pending)
-        self.o_ready.value = 1 if self.rng is None else int(self.rng.random() < 0.6)
+        if self.job.get("hold_output"):  # a sink that never takes anything (watchdog test)
+            self.o_ready.value = 0
+        else:
+            self.o_ready.value = 1 if self.rng is None else int(self.rng.random() < 0.6)
 
     def sample(self) -> None:
         """Record what moves at the coming clock edge (signals are settled now)."""

@@ -110,9 +110,14 @@ def build(nets: Sequence[NetConfig], simulator: str, directory: Path,
 
 
 def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: bool = True,
-        stall_seed: int | None = None, quiet: bool = True) -> list[dict[str, np.ndarray]]:
+        stall_seed: int | None = None, quiet: bool = True,
+        hold_output: bool = False) -> list[dict[str, np.ndarray]]:
     """Stream ``batches[k]`` ``(B, T, C)`` through net ``k``; return what each produced
-    (``counts``, ``pred``, traces if asked, ``hw_pred``, ``cycles.<layer>``, ``status``)."""
+    (``counts``, ``pred``, traces if asked, ``hw_pred``, ``cycles.<layer>``, ``status``).
+
+    ``stall_seed`` adds random input gaps and output back-pressure; ``hold_output`` never
+    takes a result beat, which stalls the nets for good (to exercise the watchdog).
+    """
     from cocotb_tools.runner import get_runner
 
     simulator_environment(built.simulator)
@@ -128,16 +133,17 @@ def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: boo
         jobs.append({"bundle": str(bundle), "lanes": net.lanes, "spikes":
                      str(directory / f"in{k}.npz"), "out": str(directory / f"out{k}.npz"),
                      "trace": trace, "stall_seed": None if stall_seed is None else
-                     stall_seed + k})
+                     stall_seed + k, "hold_output": hold_output})
     job_file = directory / "job.json"
     job_file.write_text(json.dumps(jobs, indent=1))
     env = {"SCSR_COSIM_JOB": str(job_file),
            "PYTHONPATH": os.pathsep.join([str(_REPO), os.environ.get("PYTHONPATH", "")])}
-    with _silenced(quiet, directory / "run.log"):
+    # A failing cocotb test makes the runner exit; the testbench has written its results
+    # (with the error in ``status``) before failing, so read them either way.
+    with _silenced(quiet, directory / "run.log"), contextlib.suppress(SystemExit):
         get_runner(built.simulator).test(
             test_module="sim.cocotb_net", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
-            build_dir=built.directory /
-            "build", test_dir=directory, extra_env=env)
+            build_dir=built.directory / "build", test_dir=directory, extra_env=env)
     outputs = []
     for job in jobs:
         if not Path(job["out"]).exists():

@@ -27,7 +27,7 @@ from scsr.cli.argtypes import positive_int
 
 HELP = "build, import and show spike datasets"
 FRONT_ENDS = ("logmel", "lyon")
-ENCODERS = ("bsa", "delta", "rate")
+ENCODERS = ("rate", "bsa", "delta")
 IMPORT_KINDS = ("shd", "ntidigits", "ti46", "wav")
 
 
@@ -83,7 +83,7 @@ def _add_encoding(parser: argparse.ArgumentParser) -> None:
                        help=f"front end: {', '.join(FRONT_ENDS)}")
     group.add_argument("--channels", type=positive_int, default=None, metavar="F",
                        help="front-end channels (default: 32 for logmel, 78 for lyon)")
-    group.add_argument("--encoder", choices=ENCODERS, default="bsa", metavar="NAME",
+    group.add_argument("--encoder", choices=ENCODERS, default="rate", metavar="NAME",
                        help=f"spike encoder: {', '.join(ENCODERS)} (delta gives 2F channels)")
     group.add_argument("--timesteps", type=positive_int, default=100, metavar="T",
                        help="timesteps per sample")
@@ -124,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="test utterances per class")
     build.add_argument("--seed", type=int, default=0, metavar="N",
                        help="build seed (default: 0)")
-    build.add_argument("--snr", type=snr_range, default="10,40", metavar="LOW,HIGH",
+    build.add_argument("--snr", type=snr_range, default="20,40", metavar="LOW,HIGH",
                        help="white-noise SNR range in dB, or 'none'")
     build.add_argument("--speakers", type=positive_int, default=16, metavar="N",
                        help="speakers of a speaker-dependent set")

@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue the run in --out from its last checkpoint")
     parser.add_argument("--stop-after", type=positive_int, metavar="N", default=None,
                         help="stop after N epochs in all; --resume continues exactly")
+    parser.add_argument("--threads", type=positive_int, metavar="N", default=None,
+                        help="CPU threads per process (default: torch's choice); 1 is much "
+                             "faster for small models on a busy machine")
     parser.add_argument("--preset", choices=_PRESETS, default=None,
                         help="network: feed-forward, dense recurrent, self-recurrent, or "
                              "skip-connected self-recurrent (default: scsr)")
@@ -126,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
         if not raw.get("dataset"):
             raise ScsrError("DATASET.npz", "", "is required (unless --resume)")
     config = TrainConfig.from_dict(raw, args.config or "options")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     rows = train(config, out, resume=args.resume, stop_after=args.stop_after)
     if rows:
         last = rows[-1]

@@ -55,7 +55,7 @@ ESPEAK_INSTALL = "install it with 'apt-get install espeak-ng' (or run 'make setu
 
 def source_config(kind: str, *, split: str = "speaker-dependent", train_per_class: int = 300,
                   test_per_class: int = 60, seed: int = 0,
-                  snr_db: tuple[float, float] | None = (10.0, 40.0), speakers: int = 16,
+                  snr_db: tuple[float, float] | None = (20.0, 40.0), speakers: int = 16,
                   test_variants: int = 12) -> dict[str, Any]:
     """The ``source`` part of a built-in build config, checked."""
     if kind not in KINDS:

@@ -87,28 +87,37 @@ def logmel(samples: np.ndarray, rate: int, hop: int, timesteps: int,
 def lyon_step_factor(rate: int, ear_q: float, channels: int) -> float:
     """The filter step factor that gives Lyon's model exactly ``channels`` output channels.
 
-    The channel count falls as the step factor grows; bisection finds the largest step
-    (least overlap) that still yields ``channels``.
+    The channel count falls as the step factor grows. Bisection finds the interval of steps
+    that give ``channels`` and takes its middle: at the interval's edge the filter design
+    puts a channel where its formulas yield NaN.
     """
+    import warnings
+
     from lyon.utils import design_lyon_filters
 
-    def count(step: float) -> int:
-        return int(design_lyon_filters(rate, ear_q, step)[0].shape[1]) - 2  # lyon drops 2
+    def design(step: float) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return design_lyon_filters(rate, ear_q, step)[0]
 
-    low, high = 0.01, 2.0
-    if count(low) < channels:
-        raise ScsrError("--channels", "", f"Lyon's model gives at most {count(low)} channels "
+    def count(step: float) -> int:
+        return int(design(step).shape[1]) - 2  # lyon_passive_ear drops two channels
+
+    def last_step_with_at_least(wanted: int) -> float:
+        low, high = 0.01, 2.0
+        for _ in range(60):
+            mid = (low + high) / 2
+            low, high = (mid, high) if count(mid) >= wanted else (low, mid)
+        return low
+
+    if count(0.01) < channels:
+        raise ScsrError("--channels", "", f"Lyon's model gives at most {count(0.01)} channels "
                                           f"at {rate} Hz with ear_q {ear_q}")
-    for _ in range(60):
-        mid = (low + high) / 2
-        if count(mid) >= channels:
-            low = mid
-        else:
-            high = mid
-    if count(low) != channels:
+    step = (last_step_with_at_least(channels) + last_step_with_at_least(channels + 1)) / 2
+    if count(step) != channels or not np.all(np.isfinite(design(step))):
         raise ScsrError("--channels", "", f"no Lyon filter spacing gives exactly {channels} "
-                                          f"channels at {rate} Hz (nearest {count(low)})")
-    return low
+                                          f"channels at {rate} Hz")
+    return step
 
 
 def lyon(samples: np.ndarray, rate: int, hop: int, timesteps: int,

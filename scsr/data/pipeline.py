@@ -28,7 +28,7 @@ TIMESTEPS_DEFAULT = 100
 STEP_MS_DEFAULT = 10.0
 
 
-def encoding_config(front_end: str = "logmel", encoder: str = "bsa", *,
+def encoding_config(front_end: str = "logmel", encoder: str = "rate", *,
                     timesteps: int = TIMESTEPS_DEFAULT, step_ms: float = STEP_MS_DEFAULT,
                     rate: int = AUDIO_DEFAULTS["rate"], channels: int | None = None,
                     **overrides: Any) -> dict[str, Any]:

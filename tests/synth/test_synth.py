@@ -100,3 +100,12 @@ def test_unknown_target_and_no_fit_are_one_line_errors(tiny: Path, tmp_path: Pat
     assert done.stderr.startswith(f"{big}: --target icebreaker --lanes 4: does not fit: block "
                                   "RAM: needs about ")
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "y").exists()
+    done = scsr("synth", tiny, "--target", "icebreaker", "--clock", "1000", "--out", tmp_path / "z")
+    assert (done.returncode, done.stderr) == (2, "--clock: 1000: the ice40 PLL cannot make it "
+                                                 "from 12 MHz; the nearest is 528.000 MHz\n")
+    done = scsr("synth", tiny, "--target", "ulx3s-85f", "--toolchain", "system", "--out",
+                tmp_path / "z", "--clock", "25")
+    if done.returncode == 2:  # no system Yosys here: the error says how to get one
+        assert done.stderr.startswith("--toolchain: system: ") and "--toolchain yowasp" in \
+            done.stderr
+    assert not (tmp_path / "z").exists() or done.returncode == 0

@@ -52,7 +52,8 @@ def test_predict_scores_a_class_folder(scsr, tmp_path) -> None:
     save_dataset(Dataset(*splits["train"], *splits["test"], np.array(classes), config),
                  tmp_path / "tones.npz")
     done = scsr("train", tmp_path / "tones.npz", "--out", tmp_path / "run", "--hidden", "16",
-                "--epochs", "6", "--batch", "8", "--lr", "0.02", "--qat-epochs", "1")
+                "--epochs", "6", "--batch", "8", "--lr", "0.02", "--qat-epochs", "1",
+                "--threads", "1")
     assert done.returncode == 0, done.stderr
     done = scsr("export", tmp_path / "run", "--bits", "8,16,8", "--out", tmp_path / "b")
     assert done.returncode == 0, done.stderr

@@ -20,7 +20,8 @@ from tests.torch.synthetic import make_dataset
 
 pytestmark = pytest.mark.xdist_group("torch-train")  # one worker shares the trained run
 
-SMALL = ("--hidden", "16,16", "--batch", "16", "--lr", "0.02", "--qat-epochs", "1")
+SMALL = ("--threads", "1", "--hidden", "16,16", "--batch", "16", "--lr", "0.02",
+         "--qat-epochs", "1")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_resume_continues_bit_exactly(scsr, dataset, trained, tmp_path) -> None:
                  "--seed", "5", *SMALL)
     assert first.returncode == 0, first.stderr
     assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 2
-    again = scsr("train", "--out", run, "--resume")
+    again = scsr("train", "--out", run, "--resume", "--threads", "1")
     assert again.returncode == 0, again.stderr
     full, resumed = _model_tensors(trained), _model_tensors(run)
     assert sorted(full) == sorted(resumed)
@@ -129,7 +130,7 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(scsr, dataset, trained, tm
     save_checkpoint(run / "checkpoint.pt", {k: v for k, v in state.items()
                                             if k not in ("format", "version")})
     before = (run / "checkpoint.pt").read_bytes()
-    done = scsr("train", "--out", run, "--resume", "--epochs", "5")
+    done = scsr("train", "--out", run, "--resume", "--epochs", "5", "--threads", "1")
     assert done.returncode == 2
     assert "loss or gradients became NaN/infinite" in done.stderr
     assert "(last good checkpoint: epoch 3)" in done.stderr
