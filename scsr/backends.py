@@ -26,6 +26,11 @@ BACKENDS: dict[str, str | None] = {
 }
 
 
+#: Backends that build a simulator for every call: they take the whole batch at once
+#: instead of ``scsr simulate --chunk`` pieces (a rebuild per chunk costs tens of seconds).
+WHOLE_BATCH = frozenset({"icarus", "verilator"})
+
+
 def get_backend(name: str) -> Runner:
     """The runner of backend ``name``; a clear error if it is unknown or not installed."""
     if name not in BACKENDS:

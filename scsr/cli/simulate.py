@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from golden_model import SimResult, load_bundle, load_spikes, predict, save_npz
-from scsr.backends import BACKENDS, get_backend
+from scsr.backends import BACKENDS, WHOLE_BATCH, get_backend
 
 HELP = "run a bundle on a spike file"
 CHUNK = 256
@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace", action="store_true",
                         help="also write every layer's spikes, I and V at every timestep")
     parser.add_argument("--chunk", type=int, default=CHUNK, metavar="N",
-                        help="samples per simulation call (bounds memory)")
+                        help="samples per simulation call of the golden and torch backends "
+                             "(bounds memory; RTL backends take the whole batch in one build)")
 
 
 def concatenate(parts: list[SimResult]) -> SimResult:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.bundle)
     spikes, labels = load_spikes(args.input, bundle.channels, bundle.output.size)
     engine = get_backend(args.backend)
-    chunk = max(1, args.chunk)
+    chunk = len(spikes) if args.backend in WHOLE_BATCH else max(1, args.chunk)
     parts = []
     with tqdm(total=len(spikes), unit="sample", desc=f"simulate ({args.backend})",
               disable=None, file=sys.stderr) as bar:
