@@ -30,12 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="WAV files, or folders (one sub-folder per class is scored)")
     parser.add_argument("--backend", choices=[b for b in BACKENDS if b in ("golden", "torch")],
                         default="golden", help="simulation engine")
+    parser.add_argument("--folder-names", metavar="NAME,...", default=None,
+                        help="the class sub-folder names in the bundle's class order, when "
+                             "they differ from the class names (e.g. 0,1,...,9 for digits)")
     parser.add_argument("--quiet", action="store_true",
                         help="print only the summary, not one line per file")
 
 
 def collect(paths: list[str], classes: tuple[str, ...]) -> list[tuple[Path, int | None]]:
-    """``(wav, label or None)`` for every file; class folders give labels."""
+    """``(wav, label or None)`` for every file; sub-folders named like ``classes`` give
+    labels (their index in ``classes``)."""
     from golden_model.errors import ScsrError
 
     items: list[tuple[Path, int | None]] = []
@@ -49,8 +53,8 @@ def collect(paths: list[str], classes: tuple[str, ...]) -> list[tuple[Path, int 
             if labelled:
                 unknown = [d.name for d in subdirs if d.name not in classes]
                 if unknown:
-                    raise ScsrError(path / unknown[0], "", f"is not one of the bundle's "
-                                                           f"classes ({', '.join(classes)})")
+                    raise ScsrError(path / unknown[0], "", f"is not one of the class "
+                                                           f"folders ({', '.join(classes)})")
                 for d in labelled:
                     items += [(f, classes.index(d.name)) for f in sorted(d.glob("*.wav"))]
             else:
@@ -87,7 +91,13 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(config, dict):
         raise ScsrError(Path(args.bundle) / "manifest.json", "provenance.dataset",
                         "is missing: this bundle does not say how its inputs were encoded")
-    items = collect(args.paths, bundle.classes)
+    names = bundle.classes
+    if args.folder_names is not None:
+        names = tuple(n.strip() for n in args.folder_names.split(","))
+        if len(names) != len(bundle.classes):
+            raise ScsrError("--folder-names", args.folder_names, f"gives {len(names)} names "
+                            f"for the bundle's {len(bundle.classes)} classes")
+    items = collect(args.paths, names)
     engine = get_backend(args.backend)
     encoded = []
     for path, _ in tqdm(items, desc="encode", unit="file", file=sys.stderr, disable=None):

@@ -24,6 +24,7 @@ computes the same spikes and gradients with one kernel call forward and one back
 
 from __future__ import annotations
 
+import importlib.util
 from typing import NamedTuple
 
 import torch
@@ -136,7 +137,12 @@ class _FusedScan(torch.autograd.Function):
 
 
 def fused_scan(x: torch.Tensor, p: NeuronParams, mode: ScanMode = FLOAT) -> torch.Tensor:
-    """The same spikes and gradients as :func:`reference_scan`, from fused kernels."""
+    """The same spikes and gradients as :func:`reference_scan`, from fused kernels.
+
+    On CUDA without Triton installed this falls back to :func:`reference_scan`.
+    """
+    if x.device.type == "cuda" and importlib.util.find_spec("triton") is None:
+        return reference_scan(x, p, mode)
     return _FusedScan.apply(x, p.alpha, p.beta, p.theta, p.w_self, mode)
 
 
