@@ -88,9 +88,11 @@ def load_run(run: str | os.PathLike[str]) -> tuple[ScsrNet, dict[str, Any]]:
 
 def layer_rates(model: ScsrNet, spikes: np.ndarray, bundle: Bundle,
                 chunk: int = 128) -> tuple[float, dict[str, float], dict[str, float], np.ndarray]:
-    """Float accuracy pieces: float predictions' counts, and mean firing rates per layer in
-    float and in fixed point (the bundle on the torch integer path); returns
-    ``(n, float_rates, int_rates, (float_pred, fixed_pred))``."""
+    """Run a split through the float model and through the bundle (torch integer path).
+
+    Returns ``(samples, float firing rate per layer, fixed-point firing rate per layer,
+    predictions (2, samples): float row then fixed-point row)``.
+    """
     from .torch_int import simulate as simulate_int
 
     float_sum = dict.fromkeys(model.names, 0.0)
@@ -116,14 +118,13 @@ def export_run(run: str | os.PathLike[str], fp: FixedPoint, out: str | os.PathLi
     from golden_model import save_bundle
     from scsr.data.store import load_dataset
 
-    from . import __name__ as package
-    from .train.loop import _check_matches
+    from .train.loop import check_matches
 
     model, state = load_run(run)
     where = str(Path(run) / "checkpoint.pt")
     dataset_path = dataset_path or state["train_config"]["dataset"]
     dataset = load_dataset(dataset_path)
-    _check_matches(state, dataset, where)
+    check_matches(state, dataset, where)
     bundle = to_bundle(model, fp, state["classes"], dataset.timesteps)
     _, float_rates, int_rates, preds = layer_rates(model, dataset.test_spikes, bundle)
     check_representable(bundle, float_rates, int_rates, "--bits")
@@ -134,7 +135,7 @@ def export_run(run: str | os.PathLike[str], fp: FixedPoint, out: str | os.PathLi
         "fixed_accuracy": float(np.mean(preds[1] == labels)),
     }
     provenance = {
-        "tool": f"{package} (scsr-snn {_version()})",
+        "tool": f"scsr export (scsr-snn {_version()})",
         "dataset": json.loads(state["dataset_config"]),
         "dataset_file": os.fspath(dataset_path),
         "train_config": state["train_config"],

@@ -76,7 +76,8 @@ def evaluate(model: ScsrNet, spikes: np.ndarray, labels: np.ndarray, quant: bool
     return correct / len(spikes)
 
 
-def _check_matches(state: dict[str, Any], dataset: Dataset, where: str) -> None:
+def check_matches(state: dict[str, Any], dataset: Dataset, where: str) -> None:
+    """Refuse a dataset whose channels or classes differ from a checkpoint's."""
     saved = ModelConfig.from_dict(state["model_config"])
     if saved.channels != dataset.channels:
         raise ScsrError(where, "model_config.channels", f"the run was trained on "
@@ -85,6 +86,17 @@ def _check_matches(state: dict[str, Any], dataset: Dataset, where: str) -> None:
     if list(state["classes"]) != [str(c) for c in dataset.classes]:
         raise ScsrError(where, "classes", "the dataset's classes differ from the run's "
                         f"({len(dataset.classes)} vs {len(state['classes'])})")
+
+
+def _stop_unless(ctx: ddp.Context, finite: bool, config: TrainConfig, epoch: int, batch: int,
+                 what: str) -> None:
+    """Stop every process with one clear error when any of them saw a non-finite value;
+    the checkpoint on disk (end of the previous epoch) is the last good one and stays."""
+    if ddp.all_sum(ctx, [0.0 if finite else 1.0])[0] > 0:
+        last = f"epoch {epoch}" if epoch else "none yet"
+        raise ScsrError(config.dataset, f"epoch {epoch + 1}, batch {batch + 1}",
+                        f"{what} became NaN/infinite; training stopped (last good "
+                        f"checkpoint: {last}); try a smaller --lr")
 
 
 def train(config: TrainConfig, run: Path, resume: bool = False,
@@ -122,7 +134,7 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
     start = 0
     if resume:
         state = load_checkpoint(checkpoint_path)
-        _check_matches(state, dataset, str(checkpoint_path))
+        check_matches(state, dataset, str(checkpoint_path))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -157,12 +169,10 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             loss.backward()
             finite = bool(torch.isfinite(loss)) and all(
                 bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
-            if ddp.all_sum(ctx, [0.0 if finite else 1.0])[0] > 0:
-                last = f"epoch {epoch}" if epoch else "none yet"
-                raise ScsrError(config.dataset, f"epoch {epoch + 1}, batch {b + 1}",
-                                "loss or gradients became NaN/infinite; training stopped "
-                                f"(last good checkpoint: {last}); try a smaller --lr")
+            _stop_unless(ctx, finite, config, epoch, b, "loss or gradients")
             optimizer.step()
+            _stop_unless(ctx, all(bool(torch.isfinite(p).all()) for p in params), config,
+                         epoch, b, "parameters")
             correct = int((counts.argmax(1) == y).sum())
             totals = [totals[0] + loss.item() * len(y), totals[1] + correct, totals[2] + len(y)]
             bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}",
