@@ -1,23 +1,27 @@
 """The layer core: one layer's neurons, ``P`` lanes wide, in two phases per timestep.
 
-Phase 1 (events) adds one weight-memory word per clock into the accumulators (II = 1;
-the accumulator read port is transparent to its write port, so back-to-back events on
-the same word see each other's sums). Phase 2 (update) decays, saturates, thresholds and
-resets one word of ``P`` neurons per clock (II = 1). A separate emitter serialises the
-spikes of the finished timestep while phase 1 of the next one already runs.
+Phase 1 (events) adds one weight-memory word per clock into the accumulators (II = 1)
+in three stages (read, register, add and write); the sums of the two adds still in flight
+when a word is read are forwarded, so back-to-back events on the same word see each
+other's sums. Phase 2 (update) decays, saturates, thresholds and
+resets one word of ``P`` neurons per clock (II = 1) in a pipeline of ``UPDATE_STAGES``
+stages, so that no clock period holds more than one multiply or one add-and-saturate.
+A separate emitter serialises the spikes of the finished timestep while phase 1 of the
+next one already runs.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden_model.bundle import Bundle
 
-from .config import CoreConfig, bits_for
+from .config import UPDATE_STAGES, CoreConfig, bits_for
 from .layouts import event_layout, param_layout, row_layout, trace_layout
+from .router import RegisteredFIFO
 
 
 class LayerCore(wiring.Component):
@@ -34,9 +38,10 @@ class LayerCore(wiring.Component):
         Simulation readback: one beat per updated word with ``I``, ``V`` and spikes;
         ``ready`` is ignored (a monitor only watches).
 
-    Cost: ``E_in · words`` cycles of phase 1, ``words`` of phase 2, plus 3 cycles of
-    pipeline and handshake per timestep (``(E_in + 1) · ceil(N/P) + 3``); the emitter
-    overlaps the next timestep.
+    Cost: ``E_in · words`` cycles of phase 1, ``words`` of phase 2, plus
+    ``FIXED_LATENCY`` cycles of handshake and pipeline drain per timestep
+    (``(E_in + 1) · ceil(N/P) + UPDATE_STAGES + 2``); the emitter overlaps the next
+    timestep.
     """
 
     def __init__(self, cfg: CoreConfig, bundle: Bundle) -> None:
@@ -69,13 +74,13 @@ class LayerCore(wiring.Component):
         weight_r = weights.read_port()
         param_r = params.read_port()
         acc_w = acc.write_port()
-        acc_r = acc.read_port(transparent_for=(acc_w,))
+        acc_r = acc.read_port()
         state_w = state.write_port()
         state_r = state.read_port()
         spike_w = spikes.write_port()
         spike_prev_r = spikes.read_port()
 
-        # --- phase 1: issue stage (busy/base/word) and add stage (s1) ----------------------
+        # --- phase 1: issue stage (busy/base/word), read stage (s1), add stage (s2) --------
         busy = Signal()
         base = Signal(range(cfg.weight_depth))
         word = Signal(range(words))
@@ -83,24 +88,31 @@ class LayerCore(wiring.Component):
         issue = Signal()
         s1 = Signal()
         s1_word = Signal(range(words))
-        # --- phase 2: issue stage (u_word) and write-back stage (u1) ----------------------
+        s2 = Signal()
+        s2_word = Signal(range(words))
+        # --- phase 2: issue stage (u_word), then stages 1 … UPDATE_STAGES (write-back) ----
         u_word = Signal(range(words))
         u_issue = Signal()
-        u1 = Signal()
-        u1_word = Signal(range(words))
+        u_valid = [Signal(name=f"u{k}") for k in range(1, UPDATE_STAGES + 1)]
+        u_words = [Signal(range(words), name=f"u{k}_word") for k in range(1, UPDATE_STAGES + 1)]
+        u1, u1_word = u_valid[0], u_words[0]  # memory data: accumulator cleared here
+        wb, wb_word = u_valid[-1], u_words[-1]  # write-back of state, spikes, queue, trace
         first = Signal()
         last = Signal()
         words_layout = data.StructLayout({"word": unsigned(bits_for(words)),
                                           "bits": unsigned(lanes), "eot": 1, "last": 1})
-        m.submodules.spike_queue = queue = fifo.SyncFIFOBuffered(
-            width=words_layout.size, depth=cfg.spike_queue_depth)
+        m.submodules.spike_queue = queue = RegisteredFIFO(words_layout.size,
+                                                          cfg.spike_queue_depth)
         queued = data.View(words_layout, queue.w_data)
         head = data.View(words_layout, queue.r_data)
         room = Signal()
         m.d.comb += room.eq(queue.level <= words + 1)
         cycles = Signal(trace_layout(cfg)["cycles"].shape)
 
-        m.d.sync += [s1.eq(issue), s1_word.eq(word), u1.eq(u_issue), u1_word.eq(u_word)]
+        m.d.sync += [s1.eq(issue), s1_word.eq(word), s2.eq(s1), s2_word.eq(s1_word)]
+        for valid, at, prev_valid, prev_at in zip(u_valid, u_words, [u_issue, *u_valid],
+                                                  [u_word, *u_words], strict=False):
+            m.d.sync += [valid.eq(prev_valid), at.eq(prev_at)]
         m.d.comb += [
             weight_r.addr.eq(base + word),
             acc_r.addr.eq(Mux(u_issue, u_word, word)),
@@ -127,18 +139,23 @@ class LayerCore(wiring.Component):
                                      base.eq(self.i_rows.payload.row * words)]
             # The last add retires; the spike queue has room for this timestep's words.
             with m.State("SETTLE"):  # noqa: SIM117 (an FSM state, not a context to merge)
-                with m.If(~s1 & room):
+                with m.If(~s1 & ~s2 & room):
                     m.next = "UPDATE"
             with m.State("UPDATE"):
                 m.d.comb += u_issue.eq(1)
                 with m.If(u_word == words - 1):
                     m.d.sync += u_word.eq(0)
-                    m.next = "EVENTS"
+                    m.next = "DRAIN"
                 with m.Else():
                     m.d.sync += u_word.eq(u_word + 1)
+            # Nothing of the next timestep enters before the last word is written back: the
+            # next update reads that state, and ``first``/``last`` must not change under it.
+            with m.State("DRAIN"):  # noqa: SIM117 (an FSM state, not a context to merge)
+                with m.If(u_valid[-2] & (u_words[-2] == words - 1)):
+                    m.next = "EVENTS"
 
-        closing = u1 & (u1_word == words - 1)  # the timestep's last write-back
-        working = busy | s1 | u1 | ~phase.ongoing("EVENTS")
+        closing = wb & (wb_word == words - 1)  # the timestep's last write-back
+        working = busy | s1 | s2 | Cat(*u_valid).any() | ~phase.ongoing("EVENTS")
         with m.If(closing):
             m.d.sync += cycles.eq(0)
         with m.Elif(working):
@@ -148,16 +165,15 @@ class LayerCore(wiring.Component):
         new_i = [Signal(signed(fp.state_bits), name=f"new_i{p}") for p in range(lanes)]
         new_v = [Signal(signed(fp.state_bits), name=f"new_v{p}") for p in range(lanes)]
         fired = Signal(lanes)
-        with m.If(s1):
-            m.d.comb += acc_w.addr.eq(s1_word)
-            m.d.comb += acc_w.en.eq(1)
-            for p in range(lanes):
-                m.d.comb += acc_w.data[p].eq(acc_r.data[p] + weight_r.data[p])
+        sums = self._adder(m, s1_word, (s2, s2_word), acc_r.data, weight_r.data)
+        with m.If(s2):
+            m.d.comb += [acc_w.addr.eq(s2_word), acc_w.en.eq(1), acc_w.data.eq(sums)]
         with m.Elif(u1):
             m.d.comb += [acc_w.addr.eq(u1_word), acc_w.en.eq(1)]  # data 0: cleared for t+1
-            m.d.comb += [state_w.addr.eq(u1_word), state_w.en.eq(1),
-                         spike_w.addr.eq(u1_word), spike_w.en.eq(1), spike_w.data.eq(fired),
-                         queue.w_en.eq((fired != 0) | closing), queued.word.eq(u1_word),
+        with m.If(wb):
+            m.d.comb += [state_w.addr.eq(wb_word), state_w.en.eq(1),
+                         spike_w.addr.eq(wb_word), spike_w.en.eq(1), spike_w.data.eq(fired),
+                         queue.w_en.eq((fired != 0) | closing), queued.word.eq(wb_word),
                          queued.bits.eq(fired), queued.eot.eq(closing), queued.last.eq(last)]
             for p in range(lanes):
                 m.d.comb += [state_w.data.i[p].eq(new_i[p]), state_w.data.v[p].eq(new_v[p])]
@@ -166,8 +182,8 @@ class LayerCore(wiring.Component):
                          spike_prev_r.data[p], new_i[p], new_v[p], fired[p])
 
         m.d.comb += [
-            self.trace.valid.eq(u1),
-            self.trace.payload.word.eq(u1_word),
+            self.trace.valid.eq(wb),
+            self.trace.payload.word.eq(wb_word),
             self.trace.payload.s.eq(fired),
             self.trace.payload.cycles.eq(cycles),
         ]
@@ -177,6 +193,35 @@ class LayerCore(wiring.Component):
 
         self._emitter(m, (queue, head), last)
         return m
+
+    def _adder(self, m: Module, s1_word: Signal, s2: tuple, acc: object,
+               weight: object) -> object:
+        """Phase 1's add stage: the registered read data plus the weights, into ``acc``.
+
+        A word read at cycle ``c`` misses the writes of cycles ``c`` and ``c + 1`` (the two
+        adds ahead of it). Both are kept (``last1``: written one cycle ago, ``last2``: two)
+        with flags, computed a stage early, saying whether they hit this word; the newer
+        wins. So a word's running sum is exact for any event pattern, ``words = 1`` too.
+        """
+        s2_valid, s2_word = s2
+        shape = acc.shape()
+        acc2 = Signal(shape, name="acc2")
+        weight2 = Signal(weight.shape(), name="weight2")
+        sums = Signal(shape, name="sums")
+        last1, last2 = Signal(shape, name="last1"), Signal(shape, name="last2")
+        last1_valid = Signal()
+        last1_word = Signal(s2_word.shape())
+        hit1, hit2 = Signal(), Signal()
+        m.d.sync += [
+            acc2.eq(acc), weight2.eq(weight),
+            hit1.eq(s2_valid & (s2_word == s1_word)),
+            hit2.eq(last1_valid & (last1_word == s1_word)),
+            last1.eq(sums), last1_valid.eq(s2_valid), last1_word.eq(s2_word), last2.eq(last1),
+        ]
+        for p in range(self.cfg.lanes):
+            base = Mux(hit1, last1[p], Mux(hit2, last2[p], acc2[p]))
+            m.d.comb += sums[p].eq(base + weight2[p])
+        return sums
 
     def _neuron(self, m: Module, p: int, first: Signal, acc: object, st: object, prm: object,
                 s_prev: object, new_i: Signal, new_v: Signal, fired: object) -> None:
@@ -188,28 +233,54 @@ class LayerCore(wiring.Component):
             s_l[t][i] = 1 if v > theta_q[i] else 0
             V[i] = 0 if s_l[t][i] else v
 
-        ``first`` replaces the stored state by the §4 initial state (all 0).
+        as ``UPDATE_STAGES`` = 5 registered stages (II = 1), one timing-critical step each:
+        1 memory data (``first`` replaces the stored state by the §4 initial state, all 0),
+        2 both decay products and ``acc + w_self``, 3 ``I``, 4 ``v``, 5 threshold and reset
+        (combinational into the write-back). ``decay(x, d) + y`` is formed as
+        ``(x·d + (y·2^F + 2^(F-1))) >> F``, which is the same integer (``y·2^F`` has no
+        fraction bits to round) with one adder instead of two.
         """
         fp = self.cfg.fixed_point
-        i_old = Mux(first, 0, st.i[p])
-        v_old = Mux(first, 0, st.v[p])
-        total = acc + Mux(s_prev & ~first, prm.w_self, 0)
-        i_sum = Signal(signed(fp.state_bits + self.cfg.acc_bits + 2), name=f"i_sum{p}")
-        v_sum = Signal(signed(fp.state_bits + 2), name=f"v_sum{p}")
-        v_new = Signal(signed(fp.state_bits), name=f"v_sat{p}")
+        state = signed(fp.state_bits)
+
+        def reg(name: str, shape: object, value: object) -> Signal:
+            out = Signal(shape, name=f"{name}{p}")
+            m.d.sync += out.eq(value)
+            return out
+
+        # 1: memory data
+        i_old = reg("i_old", state, Mux(first, 0, st.i[p]))
+        v_old = reg("v_old", state, Mux(first, 0, st.v[p]))
+        acc1 = reg("acc1", acc.shape(), acc)
+        w_self = reg("w_self", prm.w_self.shape(), Mux(s_prev & ~first, prm.w_self, 0))
+        alpha = reg("alpha", prm.alpha_q.shape(), prm.alpha_q)
+        beta = reg("beta", prm.beta_q.shape(), prm.beta_q)
+        theta1 = reg("theta1", prm.theta_q.shape(), prm.theta_q)
+        # 2: decay products and the exact phase-1 sum plus w_self
+        i_prod = reg("i_prod", signed(fp.state_bits + fp.decay_bits + 1), i_old * alpha)
+        v_prod = reg("v_prod", signed(fp.state_bits + fp.decay_bits + 1), v_old * beta)
+        total = reg("total", signed(self.cfg.acc_bits + 1), acc1 + w_self)
+        theta2 = reg("theta2", theta1.shape(), theta1)
+        # 3: I
+        i_new = reg("i_new", state, self._sat((i_prod + self._rounded(total)) >> fp.decay_bits))
+        v_prod3 = reg("v_prod3", v_prod.shape(), v_prod)
+        theta3 = reg("theta3", theta1.shape(), theta2)
+        # 4: v
+        v_sat = reg("v_sat", state, self._sat((v_prod3 + self._rounded(i_new)) >> fp.decay_bits))
+        i_new4 = reg("i_new4", state, i_new)
+        theta4 = reg("theta4", theta1.shape(), theta3)
+        # 5: threshold and reset
         m.d.comb += [
-            i_sum.eq(self._decay(i_old, prm.alpha_q) + total),
-            new_i.eq(self._sat(i_sum)),
-            v_sum.eq(self._decay(v_old, prm.beta_q) + new_i),
-            v_new.eq(self._sat(v_sum)),
-            fired.eq(v_new > prm.theta_q),
-            new_v.eq(Mux(fired, 0, v_new)),
+            new_i.eq(i_new4),
+            fired.eq(v_sat > theta4),
+            new_v.eq(Mux(fired, 0, v_sat)),
         ]
 
-    def _decay(self, x: object, d: object) -> object:
-        """``decay(x, d) = (x*d + 2^(F-1)) >> F``, arithmetic shift (§4)."""
+    def _rounded(self, y: object) -> object:
+        """``y·2^F + 2^(F-1)``: the addend that turns ``x·d`` into ``decay(x, d) + y``
+        after ``>> F`` (a concatenation, no adder)."""
         fp = self.cfg.fixed_point
-        return (x * d + fp.decay_half) >> fp.decay_bits
+        return Cat(Const(fp.decay_half, fp.decay_bits), y).as_signed()
 
     def _sat(self, x: object) -> object:
         """Clamp to ``[s_min, s_max]`` of the bundle's ``FixedPoint``."""
