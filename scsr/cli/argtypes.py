@@ -18,6 +18,28 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An integer ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 0")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a clock in MHz, a timeout in seconds, a learning rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
+    return value
+
+
 def int_list(text: str) -> tuple[int, ...]:
     """Comma-separated integers ≥ 1, e.g. ``128,128,26``."""
     parts = [p.strip() for p in text.split(",") if p.strip()]

@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from scsr.cli.argtypes import positive_int
-from scsr.cli.synth import positive_float
+from scsr.cli.argtypes import positive_float, positive_int
 
 HELP = "run samples on a board over its UART, checked against the golden model"
 

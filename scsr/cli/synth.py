@@ -16,21 +16,10 @@ import argparse
 import json
 from pathlib import Path
 
-from scsr.cli.argtypes import positive_int
+from scsr.cli.argtypes import positive_float, positive_int
 
 HELP = "synthesise a bundle for an FPGA board (ECP5 ULX3S-85F, iCE40 UP5K iCEBreaker)"
 TARGET_NAMES = ("ulx3s-85f", "icebreaker")  # rtl.platforms.TARGETS, without importing rtl
-
-
-def positive_float(text: str) -> float:
-    """A number > 0 (a clock in MHz, a timeout in seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} must be positive")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
