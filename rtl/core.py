@@ -205,10 +205,11 @@ class LayerCore(wiring.Component):
         """
         s2_valid, s2_word = s2
         shape = acc.shape()
-        acc2 = Signal(shape, name="acc2")
-        weight2 = Signal(weight.shape(), name="weight2")
+        acc2 = Signal(shape, name="acc2", reset_less=True)
+        weight2 = Signal(weight.shape(), name="weight2", reset_less=True)
         sums = Signal(shape, name="sums")
-        last1, last2 = Signal(shape, name="last1"), Signal(shape, name="last2")
+        last1 = Signal(shape, name="last1", reset_less=True)
+        last2 = Signal(shape, name="last2", reset_less=True)
         last1_valid = Signal()
         last1_word = Signal(s2_word.shape())
         hit1, hit2 = Signal(), Signal()
@@ -234,32 +235,38 @@ class LayerCore(wiring.Component):
             V[i] = 0 if s_l[t][i] else v
 
         as ``UPDATE_STAGES`` = 5 registered stages (II = 1), one timing-critical step each:
-        1 memory data (``first`` replaces the stored state by the §4 initial state, all 0),
-        2 both decay products and ``acc + w_self``, 3 ``I``, 4 ``v``, 5 threshold and reset
-        (combinational into the write-back). ``decay(x, d) + y`` is formed as
-        ``(x·d + (y·2^F + 2^(F-1))) >> F``, which is the same integer (``y·2^F`` has no
-        fraction bits to round) with one adder instead of two.
+        1 memory data, as read, 2 both decay products and ``acc + w_self``, 3 ``I``, 4 ``v``,
+        5 threshold and reset (combinational into the write-back). ``first`` stands for the
+        §4 initial state (all 0): it clears the decay products (a synchronous reset, no
+        logic before the multiplier) and ``s_l[t-1]``. Stage 1 is a plain copy of the read
+        data, so Yosys may fold it into the memory's output register.
+        ``decay(x, d) + y`` is formed as ``(x·d + (y·2^F + 2^(F-1))) >> F``, the same
+        integer (``y·2^F`` has no fraction bits to round) with one adder instead of two.
         """
         fp = self.cfg.fixed_point
         state = signed(fp.state_bits)
 
         def reg(name: str, shape: object, value: object) -> Signal:
-            out = Signal(shape, name=f"{name}{p}")
+            out = Signal(shape, name=f"{name}{p}", reset_less=True)
             m.d.sync += out.eq(value)
             return out
 
         # 1: memory data
-        i_old = reg("i_old", state, Mux(first, 0, st.i[p]))
-        v_old = reg("v_old", state, Mux(first, 0, st.v[p]))
+        first1 = reg("first1", 1, first)
+        i_old = reg("i_old", state, st.i[p])
+        v_old = reg("v_old", state, st.v[p])
         acc1 = reg("acc1", acc.shape(), acc)
-        w_self = reg("w_self", prm.w_self.shape(), Mux(s_prev & ~first, prm.w_self, 0))
+        s_prev1 = reg("s_prev1", 1, s_prev)
+        w_self = reg("w_self", prm.w_self.shape(), prm.w_self)
         alpha = reg("alpha", prm.alpha_q.shape(), prm.alpha_q)
         beta = reg("beta", prm.beta_q.shape(), prm.beta_q)
         theta1 = reg("theta1", prm.theta_q.shape(), prm.theta_q)
         # 2: decay products and the exact phase-1 sum plus w_self
-        i_prod = reg("i_prod", signed(fp.state_bits + fp.decay_bits + 1), i_old * alpha)
-        v_prod = reg("v_prod", signed(fp.state_bits + fp.decay_bits + 1), v_old * beta)
-        total = reg("total", signed(self.cfg.acc_bits + 1), acc1 + w_self)
+        product = signed(fp.state_bits + fp.decay_bits + 1)
+        i_prod = reg("i_prod", product, Mux(first1, 0, i_old * alpha))
+        v_prod = reg("v_prod", product, Mux(first1, 0, v_old * beta))
+        total = reg("total", signed(self.cfg.acc_bits + 1),
+                    acc1 + Mux(s_prev1 & ~first1, w_self, 0))
         theta2 = reg("theta2", theta1.shape(), theta1)
         # 3: I
         i_new = reg("i_new", state, self._sat((i_prod + self._rounded(total)) >> fp.decay_bits))

@@ -46,6 +46,20 @@ class RegisteredFIFO(wiring.Component):
             m.d.sync += self.r_rdy.eq(0)
         return m
 
+    @property
+    def w_stream(self) -> stream.Interface:
+        """The write side as a stream (as Amaranth's FIFOs have it)."""
+        port = stream.Signature(self.width).flip().create()
+        port.payload, port.valid, port.ready = self.w_data, self.w_en, self.w_rdy
+        return port
+
+    @property
+    def r_stream(self) -> stream.Interface:
+        """The read side as a stream (as Amaranth's FIFOs have it)."""
+        port = stream.Signature(self.width).create()
+        port.payload, port.valid, port.ready = self.r_data, self.r_rdy, self.r_en
+        return port
+
 
 class SkipRouter(wiring.Component):
     """Merges a layer's source streams into one stream of weight rows per timestep.

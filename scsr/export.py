@@ -35,8 +35,8 @@ def to_bundle(model: ScsrNet, fp: FixedPoint, classes: Sequence[str], timesteps:
     with torch.no_grad():
         for index, name in enumerate(model.names):
             incoming = model.incoming(name)
-            p = model.neurons[index].params()
-            q = quantise_layer([w for _, w in incoming], p.alpha, p.beta, p.theta, p.w_self, fp)
+            weights, p = model.effective(index)
+            q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, fp)
             for (proj, _), w in zip(incoming, q.weights, strict=True):
                 arrays[proj.weights] = _ints(w)
             arrays[f"{name}.alpha"] = _ints(q.alpha_q)

@@ -53,6 +53,12 @@ class ModelConfig:
         Initial weights are normal with std ``weight_gain / sqrt(fan_in)``.
     slope : float
         Steepness of the surrogate gradient (:mod:`scsr.model.scan`).
+    normalise : bool
+        Multiply each neuron's synaptic input (projections and ``w_self``) by
+        ``(1-α)(1-β)``, the inverse of the steady-state gain of the two decays, so a
+        constant current ``c`` settles ``v`` near ``c`` whatever the τ's. A pure
+        reparametrisation: :meth:`ScsrNet.effective` folds it into the weights that QAT and
+        export quantise. Off by default so checkpoints written before it load unchanged.
     bits : tuple of int
         ``(weight_bits, state_bits, decay_bits)`` used by the QAT forward.
     """
@@ -75,6 +81,7 @@ class ModelConfig:
     w_self: float = 0.0
     weight_gain: float = 3.0
     slope: float = 5.0
+    normalise: bool = False
     bits: tuple[int, int, int] = (8, 16, 8)
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,21 +156,52 @@ class ScsrNet(nn.Module):
         return [(p, w) for p, w in zip(self.projections, self.weights, strict=True)
                 if p.dst == layer]
 
+    def effective(self, index: int) -> tuple[list[torch.Tensor], NeuronParams]:
+        """The float weights into layer ``index`` (manifest order) and its neuron parameters
+        as the §3 dynamics see them: with ``normalise`` the per-neuron input gain
+        ``(1-α)(1-β)`` is folded into the weights and ``w_self`` (what QAT and export use)."""
+        p = self.neurons[index].params()
+        weights = [w for _, w in self.incoming(self.names[index])]
+        if not self.config.normalise:
+            return weights, p
+        gain = (1 - p.alpha) * (1 - p.beta)
+        return ([w * gain[:, None] for w in weights],
+                p._replace(w_self=p.w_self * gain))
+
     def layer_run(self, index: int, quant: bool) -> _LayerRun:
         """Weights and neuron parameters of layer ``index``, float or quantised (QAT)."""
-        name = self.names[index]
-        neuron = self.neurons[index]
-        incoming = self.incoming(name)
-        p = neuron.params()
+        projections = [proj for proj, _ in self.incoming(self.names[index])]
+        weights, p = self.effective(index)
         if not quant:
-            return _LayerRun({q.weights: w for q, w in incoming}, p,
-                             ScanMode(slope=self.config.slope))
+            return _LayerRun({q.weights: w for q, w in zip(projections, weights, strict=True)},
+                             p, ScanMode(slope=self.config.slope))
         fp = self.config.fixed_point
-        q = quantise_layer([w for _, w in incoming], p.alpha, p.beta, p.theta, p.w_self, fp)
-        return _LayerRun({proj.weights: w for (proj, _), w in zip(incoming, q.weights,
-                                                                   strict=True)},
+        q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, fp)
+        return _LayerRun({proj.weights: w for proj, w in zip(projections, q.weights,
+                                                              strict=True)},
                          NeuronParams(*q.decay_factors(fp), q.theta_q, q.w_self),
                          ScanMode(fp, float(q.scale), self.config.slope))
+
+    def calibrate(self, x: torch.Tensor, rate: float, steps: int = 8) -> None:
+        """Rescale each layer's incoming weights, first layer first, so that it fires at a
+        mean ``rate`` (spikes per neuron and step) on the input spikes ``x``.
+
+        Why: what fires at initialisation depends on the input's spike rate, the τ's and
+        the fan-in; a silent layer passes no surrogate gradient, so a fixed init gain that
+        suits one encoder leaves the output silent on another. A bisection of one factor per
+        layer (on a log scale, deterministic) makes the start independent of all three.
+        """
+        with torch.no_grad():
+            for name in self.names:
+                weights = [w for _, w in self.incoming(name)]
+                start = [w.clone() for w in weights]
+                lo, hi = -6.0, 6.0  # log2 of the factor
+                for _ in range(steps):
+                    mid = (lo + hi) / 2
+                    for w, w0 in zip(weights, start, strict=True):
+                        w.copy_(w0 * 2.0 ** mid)
+                    fired = float(self(x).spikes[name].mean())
+                    lo, hi = (mid, hi) if fired < rate else (lo, mid)
 
     # --- forward ----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, quant: bool = False, fused: bool = True) -> NetOutput:

@@ -43,6 +43,19 @@ class TrainConfig:
         Cross-entropy is taken on ``counts · logit_scale``.
     tau_s, tau_m, theta, weight_gain, slope : float
         Initial time constants (timesteps), threshold, weight init gain, surrogate slope.
+    normalise : bool
+        Scale each neuron's synaptic input by ``(1-α)(1-β)`` (unit steady-state gain; see
+        :class:`scsr.model.ModelConfig`); export folds it into the quantised weights.
+    intrinsic_lr : float
+        Learning rate of α, β, θ and ``w_self`` as a fraction of ``lr`` (they move ``v`` far
+        more per step than any single weight does).
+    init_rate : float
+        Before the first epoch, each layer's initial weights are rescaled so that it fires
+        at this mean rate on the first training batch (:meth:`scsr.model.ScsrNet.calibrate`);
+        0 keeps ``weight_gain / sqrt(fan_in)`` as it is.
+    rate_reg : float
+        Weight of a penalty on hidden layers whose mean firing rate leaves
+        ``[rate_low, rate_high]`` (spikes per neuron per step); keeps gradients alive.
     shift : int
         Augmentation: random time shift of each training sample by up to ± this many steps.
     drop : float
@@ -69,6 +82,12 @@ class TrainConfig:
     theta: float = 1.0
     weight_gain: float = 2.0
     slope: float = 5.0
+    normalise: bool = True
+    intrinsic_lr: float = 0.1
+    init_rate: float = 0.05
+    rate_reg: float = 0.0
+    rate_low: float = 0.01
+    rate_high: float = 0.2
     shift: int = 0
     drop: float = 0.0
     noise: float = 0.0

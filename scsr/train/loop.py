@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from golden_model.errors import ScsrError
 from scsr.data.store import Dataset, load_dataset
-from scsr.model import ModelConfig, ScsrNet, preset
+from scsr.model import ModelConfig, NetOutput, ScsrNet, preset
 
 from . import ddp
 from .checkpoint import NAME, load_checkpoint, save_checkpoint
@@ -36,13 +36,16 @@ from .config import TrainConfig
 from .metrics import plot_curves, write_metrics
 
 EVAL_BATCH = 128
+#: Samples the initial weights are calibrated on (:meth:`ScsrNet.calibrate`).
+CALIBRATION_BATCH = 32
 
 
 def model_config(config: TrainConfig, dataset: Dataset) -> ModelConfig:
     """The model a training config asks for, sized for ``dataset``."""
     return preset(config.preset, dataset.channels, config.hidden, len(dataset.classes),
                   config.bip, bits=config.bits, tau_s=config.tau_s, tau_m=config.tau_m,
-                  theta=config.theta, weight_gain=config.weight_gain, slope=config.slope)
+                  theta=config.theta, weight_gain=config.weight_gain, slope=config.slope,
+                  normalise=config.normalise)
 
 
 def augment(x: torch.Tensor, config: TrainConfig, g: torch.Generator) -> torch.Tensor:
@@ -59,6 +62,20 @@ def augment(x: torch.Tensor, config: TrainConfig, g: torch.Generator) -> torch.T
     if config.noise > 0:
         x = torch.maximum(x, (torch.rand(x.shape, generator=g) < config.noise).to(x.dtype))
     return x
+
+
+def rate_penalty(out: NetOutput, config: TrainConfig) -> torch.Tensor | float:
+    """``rate_reg ·`` the squared distance of each hidden layer's mean firing rate from the
+    band ``[rate_low, rate_high]``: a silent layer passes no gradient to the ones below it,
+    a saturated one carries no information."""
+    if config.rate_reg <= 0:
+        return 0.0
+    hidden = list(out.spikes.values())[:-1]
+    rates = torch.stack([s.mean() for s in hidden]) if hidden else torch.zeros(0)
+    below = (config.rate_low - rates).clamp(min=0)
+    above = (rates - config.rate_high).clamp(min=0)
+    return config.rate_reg * ((below / config.rate_low) ** 2 + (above / config.rate_high) ** 2
+                              ).sum()
 
 
 def evaluate(model: ScsrNet, spikes: np.ndarray, labels: np.ndarray, quant: bool,
@@ -126,8 +143,18 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
     torch.manual_seed(config.seed)
     cfg = model_config(config, dataset)
     model = ScsrNet(cfg).to(ctx.device)
+    if config.init_rate > 0 and not resume:
+        first = torch.randperm(len(dataset.train_spikes), generator=torch.Generator()
+                               .manual_seed(config.seed))[:CALIBRATION_BATCH].sort().values
+        model.calibrate(torch.as_tensor(dataset.train_spikes[first.numpy()],
+                                        device=ctx.device), config.init_rate)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=config.lr)
+    intrinsic = [p for p in model.neurons.parameters() if p.requires_grad]
+    weights = [p for p in model.weights if p.requires_grad]
+    groups = [{"params": weights}] + ([{"params": intrinsic,
+                                        "lr": config.lr * config.intrinsic_lr}]
+                                      if intrinsic else [])
+    optimizer = torch.optim.Adam(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=max(config.epochs, 1), eta_min=0.05 * config.lr)
     rows: list[dict[str, Any]] = []
@@ -163,8 +190,9 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             x = augment(spikes[index], config, g)
             shard = torch.tensor_split(torch.arange(len(index)), ctx.world)[ctx.rank]
             x, y = x[shard].to(ctx.device), labels[index][shard].to(ctx.device)
-            counts = net(x, quant=quant).counts
-            loss = cross_entropy(counts * config.logit_scale, y)
+            out = net(x, quant=quant)
+            counts = out.counts
+            loss = cross_entropy(counts * config.logit_scale, y) + rate_penalty(out, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             finite = bool(torch.isfinite(loss)) and all(

@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from golden_model import FixedPoint, simulate
-from rtl.config import (ADD_STAGES, FIXED_LATENCY, UPDATE_STAGES, NetConfig,
-                        accumulator_bits)
+from rtl.config import ADD_STAGES, FIXED_LATENCY, UPDATE_STAGES, NetConfig, accumulator_bits
 from sim.pysim import run_pysim
 from sim.scoreboard import first_mismatch
 from tests.rtl.nets import random_net, saturating, stimulus, with_delayed_input

@@ -24,11 +24,14 @@ def _input(batch: int = 5, steps: int = 30, channels: int = 12) -> torch.Tensor:
             < 0.2).to(torch.uint8)
 
 
-@pytest.mark.parametrize("name", [*PRESETS, "feedback"])
+@pytest.mark.parametrize("name", [*PRESETS, "feedback", "normalised"])
 def test_qat_forward_is_the_exported_bundle(name: str) -> None:
     """The QAT forward computes the §4 integers: its spikes equal the golden model's on the
-    exported bundle for every layer and timestep (values below 2^24 are exact in float32)."""
-    net = _net("scsr", feedback=True) if name == "feedback" else _net(name)
+    exported bundle for every layer and timestep (values below 2^24 are exact in float32);
+    ``normalise`` (input gain ``(1-α)(1-β)``) is folded into the exported weights."""
+    special = {"feedback": dict(feedback=True),
+               "normalised": dict(normalise=True, weight_gain=12.0, feedback=True)}
+    net = _net("scsr", **special[name]) if name in special else _net(name)
     x = _input()
     with torch.no_grad():
         out = net(x, quant=True)
