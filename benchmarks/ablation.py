@@ -6,7 +6,7 @@ bundle itself, torch integer path), and summarised as mean ± std over seeds. Wr
 (every run plus the summary) and a Markdown table, and prints one line.
 
 usage: python benchmarks/ablation.py DATASET.npz --out build/bench/ablation.json
-           [--seeds 0,1,2] [--epochs 15] [--hidden 64,64] [--set lr=0.01 ...]
+           [--seeds 0,1,2] [--epochs 15] [--hidden 48,48] [--set lr=0.02 ...]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
                         help="where run directories and bundles go")
     parser.add_argument("--seeds", default="0,1,2", metavar="S,S,...")
     parser.add_argument("--epochs", type=int, default=15, metavar="N")
-    parser.add_argument("--hidden", default="64,64", metavar="N,N")
+    parser.add_argument("--hidden", default="48,48", metavar="N,N")
     parser.add_argument("--bits", default="8,16,8", metavar="W,S,F")
     parser.add_argument("--variants", default=None, metavar="NAME,...",
                         help="subset, e.g. ff,scsr+bip (default: all five)")

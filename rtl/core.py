@@ -12,7 +12,7 @@ next one already runs.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -22,6 +22,18 @@ from golden_model.bundle import Bundle
 from .config import UPDATE_STAGES, CoreConfig, bits_for
 from .layouts import event_layout, param_layout, row_layout, trace_layout
 from .router import RegisteredFIFO
+
+
+def times(x: Value, k: int) -> Value:
+    """``x · k`` for a constant ``k ≥ 1`` as a sum of shifts, one term per set bit of
+    ``k``: Yosys would put a constant product on a DSP, whose ~4 ns plus routing do not
+    fit behind the router's handshake in a 10 ns clock (a power of two is wiring)."""
+    width = len(x) + k.bit_length()
+    total = Const(0, width)
+    for b in range(k.bit_length()):
+        if k >> b & 1:
+            total = (total + Cat(Const(0, b), x))[:width]
+    return total
 
 
 class LayerCore(wiring.Component):
@@ -136,7 +148,7 @@ class LayerCore(wiring.Component):
                         m.next = "SETTLE"
                     with m.Else():
                         m.d.sync += [busy.eq(1), word.eq(0),
-                                     base.eq(self.i_rows.payload.row * words)]
+                                     base.eq(times(self.i_rows.payload.row, words))]
             # The last add retires; the spike queue has room for this timestep's words.
             with m.State("SETTLE"):  # noqa: SIM117 (an FSM state, not a context to merge)
                 with m.If(~s1 & ~s2 & room):

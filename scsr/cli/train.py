@@ -73,13 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bip", action=argparse.BooleanOptionalAction, default=None,
                         help="train per-neuron α, β, θ (default: on)")
     parser.add_argument("--hidden", type=int_list, metavar="N,N", default=None,
-                        help="hidden layer sizes (default: 128,128)")
+                        help="hidden layer sizes (default: 48,48, the small default digits model)")
     parser.add_argument("--epochs", type=positive_int, metavar="N", default=None,
                         help="epochs (default: 10)")
     parser.add_argument("--batch", type=positive_int, metavar="N", default=None,
-                        help="global batch size (default: 32)")
+                        help="global batch size (default: 16)")
     parser.add_argument("--lr", type=_positive_float, metavar="LR", default=None,
-                        help="Adam learning rate (default: 0.002)")
+                        help="Adam learning rate (default: 0.05)")
     parser.add_argument("--seed", type=_non_negative_int, metavar="N", default=None,
                         help="random seed (default: 0)")
     parser.add_argument("--bits", type=fixed_point, metavar="W,S,F", default=None,

@@ -69,10 +69,10 @@ class TrainConfig:
     dataset: str = ""
     preset: str = "scsr"
     bip: bool = True
-    hidden: tuple[int, ...] = (128, 128)
+    hidden: tuple[int, ...] = (48, 48)
     epochs: int = 10
-    batch: int = 32
-    lr: float = 2e-3
+    batch: int = 16
+    lr: float = 0.05
     seed: int = 0
     bits: tuple[int, int, int] = (8, 16, 8)
     qat_epochs: int = 2

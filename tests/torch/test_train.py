@@ -20,7 +20,7 @@ from tests.torch.synthetic import make_dataset
 
 pytestmark = pytest.mark.xdist_group("torch-train")  # one worker shares the trained run
 
-SMALL = ("--threads", "1", "--hidden", "16,16", "--batch", "16", "--lr", "0.02",
+SMALL = ("--threads", "1", "--hidden", "16,16", "--batch", "8", "--lr", "0.1",
          "--qat-epochs", "1")
 
 
