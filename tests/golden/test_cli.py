@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,10 @@ def test_random_model_is_deterministic(model: Path, tmp_path: Path, scsr) -> Non
                   "--out", again)
     assert result.returncode == 0, result.stderr
     assert (again / "arrays.npz").read_bytes() == (model / "arrays.npz").read_bytes()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (again / "manifest.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert again.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_random_model_refuses_to_overwrite_other_files(tmp_path: Path, scsr) -> None:
