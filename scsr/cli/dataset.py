@@ -23,7 +23,7 @@ import os
 import time
 
 from golden_model.errors import ScsrError
-from scsr.cli.argtypes import positive_int
+from scsr.cli.argtypes import positive_float, positive_int
 
 HELP = "build, import and show spike datasets"
 FRONT_ENDS = ("logmel", "lyon")
@@ -44,17 +44,6 @@ def snr_range(text: str) -> tuple[float, float] | None:
         raise argparse.ArgumentTypeError(f"{text!r} should be LOW,HIGH in dB (LOW <= HIGH), "
                                          "a single value, or 'none'")
     return low, high
-
-
-def positive_float(text: str) -> float:
-    """A number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} must be greater than 0")
-    return value
 
 
 def fraction(text: str) -> float:
