@@ -87,7 +87,7 @@ def _calibrated_xylo(bundle: Any, x: np.ndarray, target: float) -> tuple[Any, li
     probe = [x[b].astype(int).tolist() for b in range(2)]
     for _ in range(10):
         mid = (lo + hi) / 2
-        layer, keep = _xylo_layer(bundle, 2**mid)
+        layer, _synapses = _xylo_layer(bundle, 2**mid)  # keep the synapses alive
         rate = 0.0
         for sample in probe:
             layer.reset_all()
