@@ -19,30 +19,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from scsr.cli.argtypes import fixed_point, int_list, positive_int
+from scsr.cli.argtypes import (
+    fixed_point,
+    int_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 HELP = "train a model (BIP, QAT, DDP) into a run directory"
 _PRESETS = ("ff", "rsnn", "sr", "scsr")  # scsr.model.presets.PRESETS, without importing torch
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 0")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive finite number")
-    return value
 
 
 def _probability(text: str) -> float:
@@ -78,15 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="epochs (default: 10)")
     parser.add_argument("--batch", type=positive_int, metavar="N", default=None,
                         help="global batch size (default: 16)")
-    parser.add_argument("--lr", type=_positive_float, metavar="LR", default=None,
+    parser.add_argument("--lr", type=positive_float, metavar="LR", default=None,
                         help="Adam learning rate (default: 0.05)")
-    parser.add_argument("--seed", type=_non_negative_int, metavar="N", default=None,
+    parser.add_argument("--seed", type=non_negative_int, metavar="N", default=None,
                         help="random seed (default: 0)")
     parser.add_argument("--bits", type=fixed_point, metavar="W,S,F", default=None,
                         help="QAT widths weight,state,decay bits (default: 8,16,8)")
-    parser.add_argument("--qat-epochs", type=_non_negative_int, metavar="N", default=None,
+    parser.add_argument("--qat-epochs", type=non_negative_int, metavar="N", default=None,
                         help="train the last N epochs through the QAT forward (default: 2)")
-    parser.add_argument("--shift", type=_non_negative_int, metavar="STEPS", default=None,
+    parser.add_argument("--shift", type=non_negative_int, metavar="STEPS", default=None,
                         help="augmentation: random time shift up to ±STEPS (default: 0)")
     parser.add_argument("--drop", type=_probability, metavar="P", default=None,
                         help="augmentation: delete input spikes with probability P")
