@@ -78,7 +78,10 @@ def work_dtype(fp: FixedPoint, acc_bound: int) -> type:
 
 
 def accumulate(
-    inputs: Sequence[np.ndarray], weights: Sequence[np.ndarray], dtype: type | None = None
+    inputs: Sequence[np.ndarray],
+    weights: Sequence[np.ndarray],
+    dtype: type | None = None,
+    out_dtype: type = np.int64,
 ) -> np.ndarray:
     """Phase 1: ``acc = Σ_p Σ_j W_p[i,j] · x_src(p)[j]``, the exact integer sum (§4).
 
@@ -90,18 +93,24 @@ def accumulate(
         The matching weight matrices (integers, or already converted to ``dtype``).
     dtype : type, optional
         Arithmetic of the products; by default the exact cheapest, :func:`matmul_dtype`.
+    out_dtype : type
+        Integer type of the result; the caller guarantees the sums fit (int64 always does,
+        int32 when :func:`work_dtype` chose it for this bound).
 
     Returns
     -------
     np.ndarray
-        ``(..., size)`` int64. No saturation or wrap-around happens here.
+        ``(..., size)`` integers. No saturation or wrap-around happens here.
     """
     if not weights:
         raise ValueError("accumulate needs at least one projection")
     if dtype is None:
         dtype = matmul_dtype(sum_bound(weights))
-    total = sum(_matmul(x, w, dtype) for x, w in zip(inputs, weights, strict=True))
-    return np.asarray(total).astype(np.int64)
+    pairs = iter(zip(inputs, weights, strict=True))
+    total = _matmul(*next(pairs), dtype)
+    for x, w in pairs:
+        total += _matmul(x, w, dtype)  # in place: no copy per projection
+    return total.astype(out_dtype)
 
 
 def _matmul(x: np.ndarray, w: np.ndarray, dtype: type) -> np.ndarray:
@@ -129,4 +138,4 @@ def update(state: LayerState, acc: np.ndarray, params: LayerParams, fp: FixedPoi
     i = fp.sat(fp.decay(state.i, params.alpha_q) + total)
     v = fp.sat(fp.decay(state.v, params.beta_q) + i)
     fired = v > params.theta_q
-    return LayerState(i=i, v=np.where(fired, 0, v), s=fired.astype(np.uint8))
+    return LayerState(i=i, v=np.where(fired, 0, v), s=fired.view(np.uint8))

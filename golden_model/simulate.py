@@ -187,15 +187,17 @@ def _run_layer_major(bundle: Bundle, x: np.ndarray, rec: _Recorder) -> None:
         plan = _LayerPlan.of(bundle, layer.name)
         own = [plan.weights[p.weights] for p in plan.incoming if p.src == layer.name]
         ext = [p for p in plan.incoming if p.src != layer.name]
+        # The sums fit the work dtype: work_dtype was chosen for this very bound.
         acc_ext = (accumulate([_delayed(history[p.src], p.delay) for p in ext],
-                              [plan.weights[p.weights] for p in ext], plan.matmul_dtype)
-                   if ext else np.zeros((steps, batch, layer.size), np.int64))
-        acc_ext = acc_ext.astype(plan.work_dtype)  # fits: work_dtype was sized for the bound
+                              [plan.weights[p.weights] for p in ext], plan.matmul_dtype,
+                              plan.work_dtype)
+                   if ext else np.zeros((steps, batch, layer.size), plan.work_dtype))
         state = LayerState.zeros((batch,), layer.size, plan.work_dtype)
         for t in range(steps):
             acc = acc_ext[t]
             if own:  # dense recurrence reads this layer's own spikes of t-1
-                acc = acc + accumulate([state.s] * len(own), own, plan.matmul_dtype)
+                acc = acc + accumulate([state.s] * len(own), own, plan.matmul_dtype,
+                                       plan.work_dtype)
             state = update(state, acc, plan.params, bundle.fixed_point)
             rec.record(layer.name, t, state)
         history[layer.name] = rec.s[layer.name]
