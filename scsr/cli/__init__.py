@@ -19,17 +19,17 @@ from golden_model.errors import ScsrError
 #: Subcommand name → module under ``scsr.cli``; modules are imported only when needed so
 #: that e.g. ``scsr simulate --backend golden`` never loads torch or amaranth.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "simulate": ("simulate", "run a bundle on a spike file (golden, torch or RTL backends)"),
-    "random-model": ("random_model", "write a random, calibrated bundle for tests and benchmarks"),
-    "inspect": ("inspect", "show a bundle's layers, projections, widths, ranges and memory"),
-    "synth": ("synth", "synthesise a bundle for an FPGA board (ECP5 ULX3S-85F, iCE40 UP5K)"),
-    "board": ("board", "run samples on a board over its UART, checked against the golden model"),
-    "rtl": ("rtl", "generate Verilog, memory images and a resource report for a bundle"),
-    "cosim": ("cosim", "co-simulate golden model and RTL bit for bit; cycles vs lower bound"),
+    "dataset": ("dataset", "build, import and show spike datasets (espeak-ng, SHD, WAV, ...)"),
     "train": ("train", "train a model (BIP, QAT, DDP) into a run directory"),
     "export": ("export", "export a trained run as a fixed-point bundle"),
     "predict": ("predict", "classify WAV files with a bundle (accuracy per class folder)"),
-    "dataset": ("dataset", "build, import and show spike datasets (espeak-ng, SHD, WAV, ...)"),
+    "simulate": ("simulate", "run a bundle on a spike file (golden, torch or RTL backends)"),
+    "inspect": ("inspect", "show a bundle's layers, projections, widths, ranges and memory"),
+    "random-model": ("random_model", "write a random, calibrated bundle for tests and benchmarks"),
+    "rtl": ("rtl", "generate Verilog, memory images and a resource report for a bundle"),
+    "cosim": ("cosim", "co-simulate golden model and RTL bit for bit; cycles vs lower bound"),
+    "synth": ("synth", "synthesise a bundle for an FPGA board (ECP5 ULX3S-85F, iCE40 UP5K)"),
+    "board": ("board", "run samples on a board over its UART, checked against the golden model"),
 }
 
 

@@ -103,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("kind", choices=("letters", "digits"), metavar="KIND",
                        help="letters (A-Z, TI46-Alpha-like) or digits (0-9, TI46-Digits-like)")
     build.add_argument("--out", default=None, metavar="FILE",
-                       help="dataset file (default: build/data/KIND-SPLIT.npz)")
+                       help="dataset file (default: build/data/KIND-sd.npz or KIND-si.npz)")
     build.add_argument("--split", choices=("speaker-dependent", "speaker-independent"),
                        default="speaker-dependent", metavar="SPLIT",
                        help="speaker-dependent (TI46 protocol) or speaker-independent")
