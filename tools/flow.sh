@@ -21,8 +21,7 @@ step "3. input: 32 samples of Bernoulli(0.1) spikes, T = 100"
 import sys
 import numpy as np
 rng = np.random.default_rng(0)
-np.savez(sys.argv[1], spikes=(rng.random((32, 100, 64)) < 0.1).astype(np.uint8),
-         labels=rng.integers(0, 26, 32))
+np.savez(sys.argv[1], spikes=(rng.random((32, 100, 64)) < 0.1).astype(np.uint8))
 print(f"wrote {sys.argv[1]}")
 PY
 
