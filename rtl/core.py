@@ -323,7 +323,7 @@ class LayerCore(wiring.Component):
         with m.If(queue.r_rdy):
             m.d.comb += out.valid.eq(1)
             with m.If(pending != 0):
-                m.d.comb += out.payload.index.eq(head.word * cfg.lanes + lowest)
+                m.d.comb += out.payload.index.eq(times(head.word, cfg.lanes) + lowest)
                 with m.If(out.ready):
                     with m.If(((pending & (pending - 1)) == 0) & ~head.eot):  # word done
                         m.d.comb += queue.r_en.eq(1)

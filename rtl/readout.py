@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,25 +33,34 @@ class Readout(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         classes = self.net.bundle.output.size
-        counts = Array(Signal(self.net.count_bits, name=f"count{k}") for k in range(classes))
+        counts = [Signal(self.net.count_bits, name=f"count{k}") for k in range(classes)]
         k = Signal(range(classes))
         best = Signal(range(classes))
         best_count = Signal(self.net.count_bits)
         event, out = self.i_events, self.o_result
+        # Events are registered before they are counted: the emitter's priority encoder
+        # and a counter's increment do not fit in one 10 ns clock on the ECP5 together.
+        taken = Signal()
+        beat = Signal.like(event.payload, reset_less=True)
+        m.d.sync += [taken.eq(event.valid & event.ready), beat.eq(event.payload)]
         with m.FSM(name="readout"):
             with m.State("COUNT"):
-                m.d.comb += event.ready.eq(1)
-                with m.If(event.valid & ~event.payload.eot):
-                    m.d.sync += counts[event.payload.index].eq(counts[event.payload.index] + 1)
-                with m.If(event.valid & event.payload.eot & event.payload.last):
+                m.d.comb += event.ready.eq(~(taken & beat.eot & beat.last))
+                for n, count in enumerate(counts):
+                    with m.If(taken & ~beat.eot & (beat.index == n)):
+                        m.d.sync += count.eq(count + 1)
+                with m.If(taken & beat.eot & beat.last):
                     m.d.sync += [k.eq(0), best.eq(0), best_count.eq(0)]
                     m.next = "COUNTS"
+            # The counts leave through count0, shifting down (zeros in at the top, so all
+            # are 0 for the next sample): no multiplexer in front of the argmax compare.
             with m.State("COUNTS"):
-                m.d.comb += [out.valid.eq(1), out.payload.value.eq(counts[k])]
+                m.d.comb += [out.valid.eq(1), out.payload.value.eq(counts[0])]
                 with m.If(out.ready):
-                    with m.If(counts[k] > best_count):
-                        m.d.sync += [best.eq(k), best_count.eq(counts[k])]
-                    m.d.sync += counts[k].eq(0)
+                    with m.If(counts[0] > best_count):
+                        m.d.sync += [best.eq(k), best_count.eq(counts[0])]
+                    m.d.sync += [low.eq(high) for low, high in zip(counts, [*counts[1:], 0],
+                                                                   strict=True)]
                     with m.If(k == classes - 1):
                         m.next = "PRED"
                     with m.Else():
