@@ -8,7 +8,7 @@ The byte format is :mod:`rtl.protocol` (documented in ``docs/hardware.md``).
 from __future__ import annotations
 
 from amaranth.hdl import ClockDomain, Elaboratable, Instance, Module, Mux, Signal
-from amaranth.lib import fifo, io, stream, wiring
+from amaranth.lib import io, stream, wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
@@ -23,6 +23,7 @@ from .protocol import (
     SYNC,
     Framing,
 )
+from .router import RegisteredFIFO
 from .top import NetworkTop
 from .uart import DATA_BITS, UartRx, UartTx
 
@@ -186,8 +187,8 @@ class UartTop(wiring.Component):
         m = Module()
         m.submodules.uart_rx = uart_rx = UartRx(self.divisor)
         m.submodules.uart_tx = uart_tx = UartTx(self.divisor)
-        m.submodules.rx_fifo = rx_fifo = fifo.SyncFIFOBuffered(width=DATA_BITS,
-                                                               depth=self.rx_fifo_depth)
+        # A registered output keeps the block-RAM read out of the decoder's timing path.
+        m.submodules.rx_fifo = rx_fifo = RegisteredFIFO(DATA_BITS, self.rx_fifo_depth)
         m.submodules.decoder = decoder = EventDecoder(self.net)
         m.submodules.network = network = NetworkTop(self.net)
         m.submodules.encoder = encoder = ResultEncoder(self.net)
