@@ -2,14 +2,13 @@
 
     .venv/bin/python tools/reference_builds.py [--only NAME ...] [--table-only]
 
-writes the default model to ``build/reference/default-model``, runs ``scsr synth`` for each
+takes the trained default model ``models/default-digits``, runs ``scsr synth`` for each
 entry of :data:`BUILDS` into ``bitstreams/<name>/`` (reports are committed; bitstreams are
 not), measures cycles per timestep of a typical input in Amaranth's simulator, and rewrites
 the table between the markers in ``docs/hardware.md``. A build that fails timing or does
 not fit is recorded as such in the table; the script goes on with the next one.
 
-The default model is a PLACEHOLDER until the trained default bundle exists: a calibrated
-random ScSr net of the default size (:data:`DEFAULT_MODEL`). Swap it here, in one place.
+The model is :data:`DEFAULT_MODEL`, in one place (see ``models/README.md``).
 """
 
 from __future__ import annotations
@@ -25,15 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from golden_model import FixedPoint, load_bundle, save_bundle  # noqa: E402
-from golden_model.random_bundle import RandomSpec, random_bundle  # noqa: E402
+from golden_model import load_bundle  # noqa: E402
 
-#: PLACEHOLDER default model: 40 channels -> 64 -> 64 -> 10, skips and self-recurrence,
-#: 8-bit weights, 16-bit state, 8-bit decay, 100 timesteps.
-DEFAULT_MODEL = RandomSpec(inputs=40, layers=(64, 64, 10), fixed_point=FixedPoint(8, 16, 8),
-                           seed=1, skip=True, self_recurrent=True, timesteps=100,
-                           provenance={"placeholder": "random default-size model; replace with "
-                                                      "the trained default bundle"})
+#: The trained default digits model: 32 channels -> 48 -> 48 -> 10, skips, 8/16/8 bits.
+DEFAULT_MODEL = ROOT / "models" / "default-digits"
 #: ``name -> (target, lanes)``; ulx3s-85f-p16 is the most lanes the fit check lets through
 #: with room for routing (see docs/hardware.md).
 BUILDS = {
@@ -106,8 +100,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", metavar="NAME", choices=list(BUILDS),
                         help="build only these (the table keeps the others' last results)")
     args = parser.parse_args()
-    model = ROOT / "build" / "reference" / "default-model"
-    save_bundle(random_bundle(DEFAULT_MODEL), model)
+    model = DEFAULT_MODEL
+    timesteps = load_bundle(model).timesteps
     summary_file = ROOT / "bitstreams" / "reference.json"
     rows = {r["name"]: r for r in (json.loads(summary_file.read_text())
                                    if summary_file.exists() else [])}
@@ -118,9 +112,9 @@ def main() -> int:
     doc = ROOT / "docs" / "hardware.md"
     text = doc.read_text()
     start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
-    doc.write_text(text[:start] + "\n" + table(ordered, DEFAULT_MODEL.timesteps) + "\n"
+    doc.write_text(text[:start] + "\n" + table(ordered, timesteps) + "\n"
                    + text[stop:])
-    print(table(ordered, DEFAULT_MODEL.timesteps))
+    print(table(ordered, timesteps))
     return 0
 
 
