@@ -115,7 +115,10 @@ def _run_steps(work: Path, env: dict[str, str], log: Path) -> dict[str, float]:
             seconds[Path(env[tool]).name] = round(time.perf_counter() - start, 2)
             if done.returncode:
                 handle.flush()
-                tail = "\n".join(log.read_text().splitlines()[-15:])
+                # Yosys runs with -q and writes its full log to <name>.rpt: show that too.
+                text = log.read_text() + "".join(p.read_text(errors="replace")
+                                                 for p in sorted(work.glob("*.rpt")))
+                tail = "\n".join(text.splitlines()[-15:])
                 raise ScsrError(Path(env[tool]).name, f"exit {done.returncode}",
                                 f"synthesis failed:\n{tail}")
     return seconds
