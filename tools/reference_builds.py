@@ -1,6 +1,6 @@
 """Reference builds of the default model for both boards, and their table in docs/hardware.md.
 
-    .venv/bin/python tools/reference_builds.py [--only NAME ...] [--table-only]
+    .venv/bin/python tools/reference_builds.py [--only NAME ...]
 
 takes the trained default model ``models/default-digits``, runs ``scsr synth`` for each
 entry of :data:`BUILDS` into ``bitstreams/<name>/`` (reports are committed; bitstreams are
