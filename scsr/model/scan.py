@@ -121,17 +121,17 @@ class _FusedScan(torch.autograd.Function):
         x = x.detach().contiguous()
         lo, hi = (float(mode.quant.s_min), float(mode.quant.s_max)) if mode.quant else (0.0, 0.0)
         params = [t.detach().contiguous().to(x.dtype) for t in (alpha, beta, theta, w_self)]
-        s, i, v_pre, v_post = kernels.forward(x, *params, mode.quant is not None, lo, hi)
-        ctx.save_for_backward(s, i, v_pre, v_post, *params)
+        s, i, v_pre = kernels.forward(x, *params, mode.quant is not None, lo, hi)
+        ctx.save_for_backward(i, v_pre, *params)
         ctx.mode = mode
         return s
 
     @staticmethod
     def backward(ctx, grad_s):  # type: ignore[override]
-        s, i, v_pre, v_post, alpha, beta, theta, w_self = ctx.saved_tensors
+        i, v_pre, alpha, beta, theta, w_self = ctx.saved_tensors
         mode = ctx.mode
         gx, ga, gb, gth, gw = _kernels(grad_s.device).backward(
-            grad_s.contiguous(), s, i, v_pre, v_post, alpha, beta, theta, w_self,
+            grad_s.contiguous(), i, v_pre, alpha, beta, theta, w_self,
             float(mode.unit), float(mode.slope))
         return gx, ga, gb, gth, gw, None
 
