@@ -3,11 +3,12 @@
 Each program owns a block of contiguous neurons (of the flattened ``batch × size``) and
 walks over time; loads and stores of one timestep are coalesced. The scan is bound by
 memory latency, not arithmetic: a thread's next load does not depend on its state, so
-both kernels issue the loads of the coming timestep before computing the current one
-(a register double buffer), and the backward pass keeps each step's ``v`` and ``I`` in
-registers for the next (earlier) step instead of reading them twice. Only ``s``, ``I``
-and ``v`` before the reset are stored: the reset value and the spike are recomputed from
-them exactly (``s = v > θ`` on the same float32 numbers). Only imported on CUDA.
+both kernels keep the loads of the next four timesteps in flight while computing the
+current one (a register queue: with two steps of look-ahead the scans of a 16 × 500 × 4096
+layer took 0.65 ms on an H100), and the backward pass reads each step's ``v`` once. Only
+``s``, ``I`` and ``v`` before the reset are stored: the reset value and the spike are
+recomputed from them exactly (``s = v > θ`` on the same float32 numbers). Only imported
+on CUDA.
 """
 
 from __future__ import annotations
@@ -33,16 +34,19 @@ def _forward_kernel(x, alpha, beta, theta, w_self, s_out, i_out, vpre_out,
     v = tl.zeros([BLOCK], dtype=tl.float32)
     sp = tl.zeros([BLOCK], dtype=tl.float32)
     end = steps * m_total
-    x_now = tl.load(x + m, mask=mask, other=0.0)
-    x_next = tl.load(x + m_total + m, mask=mask & (m_total + m < end), other=0.0)
+    # x of the next _AHEAD steps, in flight while the current one is computed.
+    x0 = tl.load(x + m, mask=mask, other=0.0)
+    x1 = tl.load(x + m_total + m, mask=mask & (m_total + m < end), other=0.0)
+    x2 = tl.load(x + 2 * m_total + m, mask=mask & (2 * m_total + m < end), other=0.0)
+    x3 = tl.load(x + 3 * m_total + m, mask=mask & (3 * m_total + m < end), other=0.0)
     for t in range(steps):
         offs = t * m_total + m
-        ahead = offs + 2 * m_total
-        x_later = tl.load(x + ahead, mask=mask & (ahead < end), other=0.0)
+        ahead = offs + 4 * m_total
+        x4 = tl.load(x + ahead, mask=mask & (ahead < end), other=0.0)
         d = i * a
         if QUANT:
             d = tl.floor(d + 0.5)
-        i = (d + x_now) + w * sp
+        i = (d + x0) + w * sp
         if QUANT:
             i = tl.minimum(tl.maximum(i, lo), hi)
         d = v * b
@@ -57,8 +61,10 @@ def _forward_kernel(x, alpha, beta, theta, w_self, s_out, i_out, vpre_out,
         tl.store(s_out + offs, sp, mask=mask)
         tl.store(i_out + offs, i, mask=mask)
         tl.store(vpre_out + offs, vp, mask=mask)
-        x_now = x_next
-        x_next = x_later
+        x0 = x1
+        x1 = x2
+        x2 = x3
+        x3 = x4
 
 
 @triton.jit
@@ -79,39 +85,54 @@ def _backward_kernel(gs, i_all, v_pre, alpha, beta, theta, w_self,
     dth = tl.zeros([BLOCK], dtype=tl.float32)
     dw = tl.zeros([BLOCK], dtype=tl.float32)
     last = (steps - 1) * m_total + m
-    v_now = tl.load(v_pre + last, mask=mask, other=0.0)
-    g_now = tl.load(gs + last, mask=mask, other=0.0)
-    # Values of step t-1 (read while step t is computed): v, I and the incoming gradient.
-    has_prev = mask & (last >= m_total)
-    v_prev = tl.load(v_pre + last - m_total, mask=has_prev, other=0.0)
-    i_prev = tl.load(i_all + last - m_total, mask=has_prev, other=0.0)
-    g_prev = tl.load(gs + last - m_total, mask=has_prev, other=0.0)
+    # Step t needs v and the incoming gradient g of t, and v and I of t-1; the loads of
+    # the next four earlier steps are in flight meanwhile (suffix k = step t-k).
+    v0 = tl.load(v_pre + last, mask=mask, other=0.0)
+    g0 = tl.load(gs + last, mask=mask, other=0.0)
+    ok = mask & (last >= m_total)
+    v1 = tl.load(v_pre + last - m_total, mask=ok, other=0.0)
+    i1 = tl.load(i_all + last - m_total, mask=ok, other=0.0)
+    g1 = tl.load(gs + last - m_total, mask=ok, other=0.0)
+    ok = mask & (last >= 2 * m_total)
+    v2 = tl.load(v_pre + last - 2 * m_total, mask=ok, other=0.0)
+    i2 = tl.load(i_all + last - 2 * m_total, mask=ok, other=0.0)
+    g2 = tl.load(gs + last - 2 * m_total, mask=ok, other=0.0)
+    ok = mask & (last >= 3 * m_total)
+    v3 = tl.load(v_pre + last - 3 * m_total, mask=ok, other=0.0)
+    i3 = tl.load(i_all + last - 3 * m_total, mask=ok, other=0.0)
+    g3 = tl.load(gs + last - 3 * m_total, mask=ok, other=0.0)
     for k in range(steps):
         offs = last - k * m_total
-        before = offs - 2 * m_total
-        has_before = mask & (before >= 0)
-        v_before = tl.load(v_pre + before, mask=has_before, other=0.0)
-        i_before = tl.load(i_all + before, mask=has_before, other=0.0)
-        g_before = tl.load(gs + before, mask=has_before, other=0.0)
-        h = (v_now - th) * unit
+        before = offs - 4 * m_total
+        ok = mask & (before >= 0)
+        v4 = tl.load(v_pre + before, mask=ok, other=0.0)
+        i4 = tl.load(i_all + before, mask=ok, other=0.0)
+        g4 = tl.load(gs + before, mask=ok, other=0.0)
+        h = (v0 - th) * unit
         q = 1.0 + slope * tl.abs(h)
         surrogate = unit / (q * q)
-        g = g_now + w * a_next
-        b = surrogate * g + tl.where(v_now > th, 0.0, b_f * b_next)
+        g = g0 + w * a_next
+        b = surrogate * g + tl.where(v0 > th, 0.0, b_f * b_next)
         a = a_f * a_next + b
         tl.store(gx + offs, a, mask=mask)
-        fired_prev = (v_prev > th) & mask & (offs >= m_total)
-        da += a * i_prev
-        db += b * tl.where(fired_prev, 0.0, v_prev)
+        fired_prev = (v1 > th) & mask & (offs >= m_total)
+        da += a * i1
+        db += b * tl.where(fired_prev, 0.0, v1)
         dw += a * tl.where(fired_prev, 1.0, 0.0)
         dth -= surrogate * g
         a_next = a
         b_next = b
-        v_now = v_prev
-        g_now = g_prev
-        v_prev = v_before
-        i_prev = i_before
-        g_prev = g_before
+        v0 = v1
+        g0 = g1
+        v1 = v2
+        i1 = i2
+        g1 = g2
+        v2 = v3
+        i2 = i3
+        g2 = g3
+        v3 = v4
+        i3 = i4
+        g3 = g4
     tl.store(ga + m, da, mask=mask)
     tl.store(gb + m, db, mask=mask)
     tl.store(gth + m, dth, mask=mask)
