@@ -190,6 +190,11 @@ class NetConfig:
                 else:
                     sources.append(Source(p.src, p.delay, size, offset, True, p.weights))
                 offset += size
+            # Drained in the order their frames complete: the input (framing) first, then
+            # delay-0 sources upstream first (an earlier layer finishes a timestep sooner),
+            # then delay-1 sources. Row offsets keep manifest order.
+            sources[1:] = sorted(sources[1:], key=lambda s: (s.delay,
+                                                             bundle.layer_index(s.name)))
             fan_in = sum(s.size for s in sources if s.weighted)
             core = CoreConfig(layer.name, layer.size, lanes, bundle.fixed_point, tuple(sources),
                               accumulator_bits(bundle.fixed_point, fan_in))

@@ -19,7 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden_model.bundle import Bundle
 
-from .config import UPDATE_STAGES, CoreConfig, bits_for
+from .config import ADD_STAGES, UPDATE_STAGES, CoreConfig, bits_for
 from .layouts import event_layout, param_layout, row_layout, trace_layout
 from .router import RegisteredFIFO
 
@@ -49,6 +49,9 @@ class LayerCore(wiring.Component):
     trace : Out(stream(trace_layout))
         Simulation readback: one beat per updated word with ``I``, ``V`` and spikes;
         ``ready`` is ignored (a monitor only watches).
+    i_starved : In(1)
+        From the router: no row is offered because an upstream layer has not delivered
+        yet. Idle cycles spent so are not this core's cost and stay out of ``cycles``.
 
     Cost: ``E_in · words`` cycles of phase 1, ``words`` of phase 2, plus
     ``FIXED_LATENCY`` cycles of handshake and pipeline drain per timestep
@@ -63,6 +66,7 @@ class LayerCore(wiring.Component):
             "i_rows": In(stream.Signature(row_layout(cfg))),
             "o_events": Out(stream.Signature(event_layout(cfg.index_bits))),
             "trace": Out(stream.Signature(trace_layout(cfg))),
+            "i_starved": In(1),
         })
 
     def elaborate(self, platform: object) -> Module:
@@ -167,11 +171,7 @@ class LayerCore(wiring.Component):
                     m.next = "EVENTS"
 
         closing = wb & (wb_word == words - 1)  # the timestep's last write-back
-        working = busy | s1 | s2 | Cat(*u_valid).any() | ~phase.ongoing("EVENTS")
-        with m.If(closing):
-            m.d.sync += cycles.eq(0)
-        with m.Elif(working):
-            m.d.sync += cycles.eq(cycles + 1)
+        self._count_cycles(m, cycles, closing, phase, (busy, s1, s2, *u_valid))
 
         # --- add stage (phase 1) and write-back stage (phase 2) ---------------------------
         new_i = [Signal(signed(fp.state_bits), name=f"new_i{p}") for p in range(lanes)]
@@ -205,6 +205,46 @@ class LayerCore(wiring.Component):
 
         self._emitter(m, (queue, head), last)
         return m
+
+    def _count_cycles(self, m: Module, cycles: Signal, closing: Value, phase: object,
+                      in_flight: tuple) -> None:
+        """The busy-cycle count of the trace: this core's own cycles in the timestep.
+
+        A cycle counts while work is in flight (issue, the add pipeline, the update
+        phase), except between rows when the core waits for upstream (the router says
+        ``i_starved``) or takes the row that ends such a wait: the add pipeline's drain
+        then overlaps the wait. Those drain cycles are held in ``pending`` and dropped
+        when another row follows, or counted when the timestep's ``eot`` comes, so the
+        final drain always counts. So the count is ``(E_in + 1) · words`` plus
+        ``UPDATE_STAGES + 1``, plus ``ADD_STAGES`` after events, whatever the upstream
+        timing; only the router's own idle cycles (dropping a ``delay = 1`` frame of the
+        previous sample) would add to it.
+        """
+        rows = self.i_rows
+        events = phase.ongoing("EVENTS")
+        busy = in_flight[0]
+        working = Cat(*in_flight).any() | ~events
+        starved_gap = Signal()  # since the last row the router has waited for upstream
+        waiting = events & ~busy & (self.i_starved | (rows.valid & starved_gap))
+        pending = Signal(range(ADD_STAGES + 1))
+        take = events & rows.valid & rows.ready
+        with m.If(take | closing):
+            m.d.sync += starved_gap.eq(0)
+        with m.Elif(events & self.i_starved):
+            m.d.sync += starved_gap.eq(1)
+        step = Mux(working & ~waiting, 1, 0)
+        with m.If(closing):
+            m.d.sync += [cycles.eq(0), pending.eq(0)]
+        with m.Elif(take):
+            with m.If(rows.payload.eot):  # the wait's drain cycles, this one included
+                m.d.sync += cycles.eq(cycles + pending + working)
+            with m.Else():
+                m.d.sync += cycles.eq(cycles + step)
+            m.d.sync += pending.eq(0)
+        with m.Elif(working & waiting):
+            m.d.sync += pending.eq(pending + 1)
+        with m.Else():
+            m.d.sync += cycles.eq(cycles + step)
 
     def _adder(self, m: Module, s1_word: Signal, s2: tuple, acc: object,
                weight: object) -> object:

@@ -55,6 +55,7 @@ class NetworkTop(wiring.Component):
             cores[cfg.name] = m.submodules[f"core_{cfg.name}"] = LayerCore(cfg, net.bundle)
             routers[cfg.name] = m.submodules[f"router_{cfg.name}"] = SkipRouter(cfg)
             wiring.connect(m, router=routers[cfg.name].o_rows, core=cores[cfg.name].i_rows)
+            m.d.comb += cores[cfg.name].i_starved.eq(routers[cfg.name].o_starved)
             wiring.connect(m, core=cores[cfg.name].trace,
                            top=wiring.flipped(getattr(self, f"trace_{cfg.name}")))
         m.submodules.readout = readout = Readout(net)

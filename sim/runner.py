@@ -80,7 +80,20 @@ class Build:
 
 def build(nets: Sequence[NetConfig], simulator: str, directory: Path,
           quiet: bool = True, optimize: bool = False) -> Build:
-    """Generate Verilog for ``nets`` side by side and compile it for ``simulator``.
+    """Generate Verilog for ``nets`` side by side and compile it for ``simulator``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    bundles = []
+    for k, net in enumerate(nets):
+        bundles.append(directory / f"bundle{k}")
+        save_bundle(net.bundle, bundles[-1])
+    compile_design(Harness(list(nets)), TOPLEVEL, simulator, directory, quiet, optimize)
+    return Build(simulator, list(nets), bundles, directory)
+
+
+def compile_design(design: object, toplevel: str, simulator: str, directory: Path,
+                   quiet: bool = True, optimize: bool = False) -> Path:
+    """Write ``design`` as ``<toplevel>.v`` into ``directory`` and compile it for
+    ``simulator`` into ``directory/build`` (returned).
 
     Verilator's C++ is compiled without optimisation unless ``optimize``: for the short
     runs of tests that compile takes most of the time, and ``-O0`` cuts it severalfold.
@@ -89,12 +102,8 @@ def build(nets: Sequence[NetConfig], simulator: str, directory: Path,
 
     simulator_environment(simulator)
     directory.mkdir(parents=True, exist_ok=True)
-    source = directory / f"{TOPLEVEL}.v"
-    source.write_text(to_verilog(Harness(list(nets)), TOPLEVEL))
-    bundles = []
-    for k, net in enumerate(nets):
-        bundles.append(directory / f"bundle{k}")
-        save_bundle(net.bundle, bundles[-1])
+    source = directory / f"{toplevel}.v"
+    source.write_text(to_verilog(design, toplevel))
     runner = get_runner(simulator)
     # Icarus in SystemVerilog mode (the runner's -g2012) runs declaration initialisers
     # before any always block waits, so Yosys' trick that evaluates every always @* once
@@ -104,9 +113,26 @@ def build(nets: Sequence[NetConfig], simulator: str, directory: Path,
     env = {"MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include" + level} if simulator == "verilator" \
         else {}
     with _environment(env), _silenced(quiet, directory / "build.log"):
-        runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=directory / "build",
+        runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory / "build",
                      build_args=args, timescale=("1ns", "1ps"), always=True)
-    return Build(simulator, list(nets), bundles, directory)
+    return directory / "build"
+
+
+def run_module(simulator: str, build_dir: Path, toplevel: str, test_module: str,
+               test_dir: Path, env: dict[str, str], quiet: bool = True) -> None:
+    """Run the cocotb tests of ``test_module`` on a compiled design, with ``env`` added to
+    the simulator's environment and the repository on its ``PYTHONPATH``. A failing test
+    does not raise here: the caller reads what the test wrote."""
+    from cocotb_tools.runner import get_runner
+
+    simulator_environment(simulator)
+    test_dir.mkdir(parents=True, exist_ok=True)
+    env = env | {"PYTHONPATH": os.pathsep.join([str(_REPO),
+                                                os.environ.get("PYTHONPATH", "")])}
+    with _silenced(quiet, test_dir / "run.log"), contextlib.suppress(SystemExit):
+        get_runner(simulator).test(
+            test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+            build_dir=build_dir, test_dir=test_dir, extra_env=env)
 
 
 def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: bool = True,
@@ -118,8 +144,6 @@ def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: boo
     ``stall_seed`` adds random input gaps and output back-pressure; ``hold_output`` never
     takes a result beat, which stalls the nets for good (to exercise the watchdog).
     """
-    from cocotb_tools.runner import get_runner
-
     simulator_environment(built.simulator)
     directory.mkdir(parents=True, exist_ok=True)
     jobs = []
@@ -136,14 +160,10 @@ def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: boo
                      stall_seed + k, "hold_output": hold_output})
     job_file = directory / "job.json"
     job_file.write_text(json.dumps(jobs, indent=1))
-    env = {"SCSR_COSIM_JOB": str(job_file),
-           "PYTHONPATH": os.pathsep.join([str(_REPO), os.environ.get("PYTHONPATH", "")])}
     # A failing cocotb test makes the runner exit; the testbench has written its results
     # (with the error in ``status``) before failing, so read them either way.
-    with _silenced(quiet, directory / "run.log"), contextlib.suppress(SystemExit):
-        get_runner(built.simulator).test(
-            test_module="sim.cocotb_net", hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog",
-            build_dir=built.directory / "build", test_dir=directory, extra_env=env)
+    run_module(built.simulator, built.directory / "build", TOPLEVEL, "sim.cocotb_net",
+               directory, {"SCSR_COSIM_JOB": str(job_file)}, quiet)
     outputs = []
     for job in jobs:
         if not Path(job["out"]).exists():
@@ -205,4 +225,5 @@ def _silenced(quiet: bool, log: Path):
             os.close(saved[1])
 
 
-__all__ = ["SIMULATORS", "Build", "build", "run", "simulator_available", "status", "to_result"]
+__all__ = ["SIMULATORS", "Build", "build", "compile_design", "run", "run_module",
+           "simulator_available", "status", "to_result"]

@@ -1,8 +1,9 @@
 """Stimulus and scoreboard shared by the Amaranth-simulator tests and the cocotb testbench.
 
-Plain Python over integers: the stimulus is a list of packed input beats, and the
-scoreboard turns packed trace/result beats back into the arrays of design §6, so that
-every engine's output is compared with the golden model by one function.
+Plain Python over transactions (:mod:`sim.transactions`): the stimulus is a list of input
+:class:`SpikeEvent`, and the scoreboard turns trace and result beats back into the arrays
+of design §6, so that every engine's output is compared with the golden model by one
+function.
 """
 
 from __future__ import annotations
@@ -13,36 +14,32 @@ import numpy as np
 
 from golden_model import SimResult, predict
 from rtl.config import CoreConfig, NetConfig
-from rtl.layouts import event_layout, input_layout, result_layout, trace_layout
+from rtl.layouts import input_layout, result_layout, trace_layout
+
+from .transactions import Codec, ResultBeat, SpikeEvent, TraceBeat
+
+#: When a run is asked to stall: the chance of an idle cycle before each input beat, and
+#: of ``ready`` being high on the result stream in a cycle (both simulators' benches).
+GAP_CHANCE = 0.3
+READY_CHANCE = 0.6
 
 
-def _field(layout: object, name: str) -> tuple[int, int]:
-    """``(offset, width)`` of a struct member."""
-    member = layout[name]
-    return member.offset, member.width
-
-
-def _signed(value: int, bits: int) -> int:
-    return value - (1 << bits) if value >> (bits - 1) & 1 else value
-
-
-def pack_event(layout: object, index: int, eot: bool = False, last: bool = False) -> int:
-    """Pack an event beat (``index``/``eot``/``last``) as the layout lays it out."""
-    (i_off, _), (e_off, _), (l_off, _) = (_field(layout, n) for n in ("index", "eot", "last"))
-    return (index << i_off) | (int(eot) << e_off) | (int(last) << l_off)
-
-
-def input_beats(net: NetConfig, spikes: np.ndarray) -> list[int]:
+def input_events(spikes: np.ndarray) -> list[SpikeEvent]:
     """The input stream of a batch ``(B, T, C)``: per timestep the spiking channels in
     ascending order, then ``eot`` (with ``last`` on each sample's final timestep)."""
-    layout = input_layout(net)
-    beats = []
+    events = []
     for sample in np.asarray(spikes):
         steps = len(sample)
         for t, row in enumerate(sample):
-            beats += [pack_event(layout, int(j)) for j in np.flatnonzero(row)]
-            beats.append(pack_event(layout, 0, eot=True, last=t == steps - 1))
-    return beats
+            events += [SpikeEvent(int(j)) for j in np.flatnonzero(row)]
+            events.append(SpikeEvent(eot=True, last=t == steps - 1))
+    return events
+
+
+def input_beats(net: NetConfig, spikes: np.ndarray) -> list[int]:
+    """:func:`input_events` packed as the network's ``i_events`` payload."""
+    codec = Codec(input_layout(net), SpikeEvent)
+    return [codec.pack(event) for event in input_events(spikes)]
 
 
 @dataclass
@@ -63,7 +60,7 @@ class Scoreboard:
     batch: int
     steps: int
     layers: dict[str, _LayerTrace] = field(init=False)
-    results: list[int] = field(init=False, default_factory=list)
+    results: list[ResultBeat] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         shape = (self.batch, self.steps)
@@ -71,45 +68,31 @@ class Scoreboard:
             c, *(np.zeros((*shape, c.words * c.lanes), np.int32) for _ in range(2)),
             np.zeros((*shape, c.words * c.lanes), np.uint8), np.zeros(shape, np.int64))
             for c in self.net.cores}
-        self._trace_fields = {c.name: self._trace_decoder(c) for c in self.net.cores}
-        layout = result_layout(self.net)
-        self._value = _field(layout, "value")
-        self._pred = _field(layout, "pred")
-
-    @staticmethod
-    def _trace_decoder(cfg: CoreConfig) -> dict[str, tuple[int, int]]:
-        layout = trace_layout(cfg)
-        return {name: _field(layout, name) for name in ("word", "i", "v", "s", "cycles")}
+        self.trace_codecs = {c.name: Codec(trace_layout(c), TraceBeat) for c in self.net.cores}
+        self.result_codec = Codec(result_layout(self.net), ResultBeat)
 
     # --- recording ----------------------------------------------------------------------
-    def trace(self, layer: str, payload: int) -> None:
+    def trace(self, layer: str, beat: TraceBeat) -> None:
         """Record one trace beat of ``layer``: words arrive in order, timestep by timestep."""
         rec = self.layers[layer]
-        cfg, fields = rec.cfg, self._trace_fields[layer]
-        bits = cfg.fixed_point.state_bits
+        cfg = rec.cfg
         sample, rest = divmod(rec.beats, self.steps * cfg.words)
         t, word = divmod(rest, cfg.words)
         if sample >= self.batch:
             raise AssertionError(f"{layer}: more trace beats than {self.batch} samples")
-        got_word = payload >> fields["word"][0] & ((1 << fields["word"][1]) - 1)
-        if got_word != word:
-            raise AssertionError(f"{layer}: trace word {got_word} where {word} was due")
+        if beat.word != word:
+            raise AssertionError(f"{layer}: trace word {beat.word} where {word} was due")
         lanes = slice(word * cfg.lanes, (word + 1) * cfg.lanes)
-        for name, target in (("i", rec.i), ("v", rec.v)):
-            offset = fields[name][0]
-            target[sample, t, lanes] = [
-                _signed(payload >> (offset + p * bits) & ((1 << bits) - 1), bits)
-                for p in range(cfg.lanes)]
-        s = payload >> fields["s"][0] & ((1 << cfg.lanes) - 1)
-        rec.s[sample, t, lanes] = [s >> p & 1 for p in range(cfg.lanes)]
+        rec.i[sample, t, lanes] = beat.i
+        rec.v[sample, t, lanes] = beat.v
+        rec.s[sample, t, lanes] = [beat.s >> p & 1 for p in range(cfg.lanes)]
         if word == cfg.words - 1:
-            offset, width = fields["cycles"]
-            rec.cycles[sample, t] = (payload >> offset & ((1 << width) - 1)) + 1
+            rec.cycles[sample, t] = beat.cycles + 1
         rec.beats += 1
 
-    def result(self, payload: int) -> None:
+    def result(self, beat: ResultBeat) -> None:
         """Record one result beat (a count, or the prediction)."""
-        self.results.append(payload)
+        self.results.append(beat)
 
     # --- progress and output ---------------------------------------------------------------
     def timesteps_done(self) -> dict[str, int]:
@@ -129,12 +112,11 @@ class Scoreboard:
         sizes) and the hardware's own ``pred`` (compared by the caller with §4's argmax).
         """
         k = self.net.bundle.output.size
-        values = np.array(self.results, np.int64).reshape(self.batch, k + 1)
-        voff, vwidth = self._value
-        counts = (values[:, :k] >> voff & ((1 << vwidth) - 1)).astype(np.int32)
-        hw_pred = (values[:, k] >> voff & ((1 << vwidth) - 1)).astype(np.int32)
-        flags = values >> self._pred[0] & 1
-        if flags[:, :k].any() or not flags[:, k].all():
+        beats = np.array([(b.value, b.pred) for b in self.results], np.int64).reshape(
+            self.batch, k + 1, 2)
+        counts = beats[:, :k, 0].astype(np.int32)
+        hw_pred = beats[:, k, 0].astype(np.int32)
+        if beats[:, :k, 1].any() or not beats[:, k, 1].all():
             raise AssertionError("result stream out of order: counts and pred interleaved")
         spikes, i, v = {}, {}, {}
         if trace:
@@ -183,4 +165,5 @@ def first_mismatch(expected: SimResult, got: SimResult) -> str | None:
     return None
 
 
-__all__ = ["Scoreboard", "event_layout", "first_mismatch", "input_beats", "pack_event"]
+__all__ = ["GAP_CHANCE", "READY_CHANCE", "Scoreboard", "first_mismatch", "input_beats",
+           "input_events"]

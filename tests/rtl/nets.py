@@ -19,6 +19,14 @@ def random_net(layers: tuple[int, ...], bits: tuple[int, int, int], seed: int = 
                                     recurrent=all_kinds, feedback=all_kinds, timesteps=16))
 
 
+def skip_net(layers: tuple[int, ...], bits: tuple[int, int, int], seed: int = 0,
+             inputs: int = 7) -> Bundle:
+    """Feed-forward plus skips only (all ``delay = 0``): the last layer drains the input
+    framing and two or more layer sources every timestep."""
+    return random_bundle(RandomSpec(inputs=inputs, layers=layers, fixed_point=FixedPoint(*bits),
+                                    seed=seed, skip=True, timesteps=16))
+
+
 def saturating(bundle: Bundle) -> Bundle:
     """Every weight at an extreme and some thresholds at ``theta_max``: ``I`` and ``V``
     saturate (use with ``weight_bits > state_bits``)."""
