@@ -44,7 +44,9 @@ flow: setup
 bench: setup
 	@mkdir -p build/bench
 	$(BIN)/python benchmarks/golden_speed.py --out build/bench/golden_speed.json
-	$(BIN)/python benchmarks/rtl_cycles.py --out build/bench/rtl_cycles.json
+	$(BIN)/python benchmarks/train_speed.py --out build/bench/train_speed.json
+	$(BIN)/python benchmarks/rtl_cycles.py --bundle models/default-digits --samples 2 \
+		--out build/bench/rtl_cycles.json
 
 clean:
 	rm -rf build .pytest_cache
