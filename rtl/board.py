@@ -273,9 +273,14 @@ class BoardTop(Elaboratable):
         m.submodules.tx_buf = tx_buf = io.Buffer("o", uart.tx)
         m.submodules.top = top = UartTop(self.net, self.divisor)
         m.d.comb += [top.rx.eq(rx_buf.i), tx_buf.o.eq(top.tx)]
+        # Driven high from a flip-flop that leaves reset with the PLL lock, not from a
+        # constant: Yosys 0.70's abc9 reintegration asserts (rtlil.cc:3091) on some designs
+        # with a constant-driven top-level output (docs/hardware.md, "Yosys 0.70 and abc9").
         for name in target.drive_high:
             m.submodules[f"{name}_buf"] = buf = io.Buffer("o", platform.request(name, 0, dir="-"))
-            m.d.comb += buf.o.eq(1)
+            high = Signal(name=f"{name}_high")
+            m.d.sync += high.eq(1)
+            m.d.comb += buf.o.eq(high)
         return m
 
 

@@ -1,11 +1,13 @@
 """Will a network fit a device? An estimate from the bundle and lanes, made before synthesis.
 
-The estimate follows how Yosys maps the generated design (checked against the reference
-builds in ``docs/hardware.md``): memories of at least a quarter block go to block RAM, each
-extra read port duplicates a memory, each lane multiplies twice per update (the ``decay`` of
-``I`` and ``V``: ``state_bits`` × ``decay_bits + 1`` signed), one DSP each where it fits the
-device's multiplier, LUTs otherwise. nextpnr has the last word; this check exists to refuse
-early, with reasons a user can act on.
+Block RAM is counted exactly, not estimated: :func:`placement` decides for every memory of
+the generated design whether it goes to block RAM or to logic, and the synthesis driver
+hands that decision to Yosys as a ``ram_style`` attribute per memory
+(:func:`ram_styles`), so the count here is the count nextpnr reports. A block-RAM memory
+takes whole blocks in its cheapest ``(depth, width)`` configuration, one copy per read port.
+Each lane multiplies twice per update (the ``decay`` of ``I`` and ``V``: ``state_bits`` ×
+``decay_bits + 1`` signed), one DSP each where it fits the device's multiplier, LUTs
+otherwise. LUT4/FF are rough (about ±50 %); nextpnr has the last word there.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .config import NetConfig, bits_for
+import numpy as np
+
+from .config import CoreConfig, NetConfig, bits_for
 from .platforms import Target
 
 #: Bytes of the board top's receive FIFO (rtl.board.RX_FIFO_DEPTH, kept here without
@@ -22,16 +26,26 @@ UART_FIFO_BYTES = 512
 TOP_LUT4, TOP_FF = 400, 250
 #: Per core: control, router and emitter LUT4/FF (measured on the reference builds).
 CORE_LUT4, CORE_FF = 250, 150
+#: Entries of a :class:`~rtl.router.RegisteredFIFO` of depth ``d`` that live in memory:
+#: ``SyncFIFOBuffered(d - 1)`` keeps ``d - 2`` in a memory and one in its output register.
+FIFO_REGISTERS = 2
 
 
 @dataclass(frozen=True)
 class MemoryNeed:
-    """One memory of the design: ``depth`` words of ``width`` bits, ``read_ports`` copies."""
+    """One memory of the design: ``depth`` words of ``width`` bits, ``read_ports`` copies.
+
+    ``path`` is where it sits in the board top's RTLIL (``module/memory`` below the board
+    top, e.g. ``top.network.core_h1/acc``); ``rom`` marks read-only memories (their
+    contents are constants, which Yosys folds into LUTs when they stay in logic).
+    """
 
     name: str
     depth: int
     width: int
     read_ports: int = 1
+    path: str = ""
+    rom: bool = False
 
     @property
     def bits(self) -> int:
@@ -46,31 +60,83 @@ class Estimate:
     memories: tuple[MemoryNeed, ...]
 
 
+def _fifo(name: str, path: str, depth: int, width: int) -> list[MemoryNeed]:
+    stored = depth - FIFO_REGISTERS
+    return [MemoryNeed(name, stored, width, path=f"{path}.inner/storage")] if stored > 0 else []
+
+
+def weight_width(core: CoreConfig, net: NetConfig) -> int:
+    """Bits per weight word that Yosys keeps: ``P · weight_bits`` less the bit columns that
+    are the same in every word (it drops those from a read-only memory), e.g. the
+    padding lanes of a layer narrower than ``P``."""
+    fp = core.fixed_point
+    words = np.asarray(core.weight_words(net.bundle), np.int64) & ((1 << fp.weight_bits) - 1)
+    bits = (words[:, :, None] >> np.arange(fp.weight_bits)) & 1  # (depth, lanes, bit)
+    return int((bits != bits[:1]).any(axis=0).sum())
+
+
 def memories(net: NetConfig) -> list[MemoryNeed]:
-    """Every memory the generator instantiates, with the shapes :class:`CoreConfig` gives."""
-    out = [MemoryNeed("uart.rx_fifo", UART_FIFO_BYTES, 8)]
+    """Every memory the generator instantiates, with the shapes :class:`CoreConfig` gives
+    and its RTLIL path (``rtl.board.UartTop`` → ``NetworkTop`` → ``core_<layer>``,
+    ``router_<layer>.fifo<k>``)."""
+    out = _fifo("uart.rx_fifo", "top.rx_fifo", UART_FIFO_BYTES, 8)
     for core in net.cores:
         fp, lanes, words = core.fixed_point, core.lanes, core.words
         param_bits = 2 * fp.decay_bits + fp.bits_of("theta") + fp.weight_bits
+        where = f"top.network.core_{core.name}"
         out += [
-            MemoryNeed(f"{core.name}.weights", core.weight_depth, lanes * fp.weight_bits),
-            MemoryNeed(f"{core.name}.params", words, lanes * param_bits),
-            MemoryNeed(f"{core.name}.acc", words, lanes * core.acc_bits),
-            MemoryNeed(f"{core.name}.state", words, lanes * 2 * fp.state_bits),
-            MemoryNeed(f"{core.name}.spikes", words, lanes, read_ports=2),
+            MemoryNeed(f"{core.name}.weights", core.weight_depth, weight_width(core, net),
+                       path=f"{where}/weights", rom=True),
+            MemoryNeed(f"{core.name}.params", words, lanes * param_bits, path=f"{where}/params",
+                       rom=True),
+            MemoryNeed(f"{core.name}.acc", words, lanes * core.acc_bits, path=f"{where}/acc"),
+            MemoryNeed(f"{core.name}.state", words, lanes * 2 * fp.state_bits,
+                       path=f"{where}/state"),
+            MemoryNeed(f"{core.name}.spikes", words, lanes, read_ports=2,
+                       path=f"{where}/spikes"),
         ]
-        out += [MemoryNeed(f"{core.name}.fifo_{s.name}", s.fifo_depth, bits_for(s.size) + 2)
-                for s in core.sources]
+        out += _fifo(f"{core.name}.spike_queue", f"{where}.spike_queue",
+                     core.spike_queue_depth, core.spike_queue_bits)
+        for k, s in enumerate(core.sources):
+            out += _fifo(f"{core.name}.fifo_{s.name}", f"top.network.router_{core.name}.fifo{k}",
+                         s.fifo_depth, bits_for(s.size) + 2)
     return out
+
+
+def placement(memory: MemoryNeed, target: Target) -> str:
+    """``"block"`` or ``"logic"`` for one memory on ``target``.
+
+    Small read-only memories (per-neuron parameters) become LUT logic; writable memories of
+    at most ``target.logic_ram_bits`` bits stay in logic (LUT RAM on the ECP5, flip-flops
+    on the iCE40, which has no LUT RAM, hence its much lower limit); the rest, and every
+    weight memory, take block RAM.
+    """
+    if memory.rom and not memory.name.endswith(".weights"):
+        return "logic" if memory.bits <= target.bram_bits else "block"
+    return "logic" if memory.bits <= target.logic_ram_bits else "block"
 
 
 def bram_blocks(memory: MemoryNeed, target: Target) -> int:
     """Block RAMs for one memory in its cheapest configuration (0 if it stays in logic)."""
-    if memory.depth * memory.width < target.bram_bits // 4:
+    if placement(memory, target) == "logic":
         return 0
     per_copy = min(math.ceil(memory.depth / d) * math.ceil(memory.width / w)
                    for d, w in target.bram_shapes)
     return per_copy * memory.read_ports
+
+
+def ram_styles(net: NetConfig, target: Target, top: str) -> list[str]:
+    """Yosys commands that pin every memory to its :func:`placement` (``ram_style``
+    ``block``, or ``logic``/``distributed`` for logic: LUT RAM where the part has it), for
+    a board top module named ``top``."""
+    logic = "distributed" if target.family == "ecp5" else "logic"
+    commands = []
+    for memory in memories(net):
+        style = placement(memory, target)
+        if style == "logic" and not memory.rom:
+            style = logic
+        commands.append(f'setattr -set ram_style "{style}" {top}.{memory.path}')
+    return commands
 
 
 def dsp_per_multiply(net: NetConfig, target: Target) -> int:
@@ -81,9 +147,9 @@ def dsp_per_multiply(net: NetConfig, target: Target) -> int:
 
 
 def estimate(net: NetConfig, target: Target) -> Estimate:
-    """Estimated LUT4, FF, block RAM and DSP use of the board top for ``net`` on ``target``."""
+    """Estimated LUT4, FF, block RAM and DSP use of the board top for ``net`` on ``target``
+    (block RAM exact, see the module docstring)."""
     needs = memories(net)
-    small_bits = sum(m.bits for m in needs if bram_blocks(m, target) == 0)
     lut4 = TOP_LUT4 + CORE_LUT4 * len(net.cores)
     ff = TOP_FF + CORE_FF * len(net.cores)
     multiplies = 0
@@ -96,10 +162,16 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
     if dsp > target.capacity["dsp"]:  # the synthesis then keeps multipliers in LUTs
         lut4 += multiplies * fp.state_bits * (fp.decay_bits + 1)
         dsp = 0
-    if target.family == "ecp5":
-        lut4 += small_bits // 16  # distributed RAM: 16 bits per LUT4 (TRELLIS_DPR16X4)
-    else:
-        ff += small_bits  # no distributed RAM on the iCE40: flip-flops
+    for m in needs:
+        if placement(m, target) == "block":
+            continue
+        if m.rom:
+            lut4 += m.bits // 4  # constants folded into LUTs
+        elif target.family == "ecp5":
+            lut4 += m.bits // 16  # distributed RAM: 16 bits per LUT4 (TRELLIS_DPR16X4)
+        else:
+            ff += m.bits  # no distributed RAM on the iCE40: flip-flops and a read mux
+            lut4 += m.bits // 2
     use = {"lut4": lut4, "ff": ff, "bram": sum(bram_blocks(m, target) for m in needs),
            "spram": 0, "dsp": dsp}
     return Estimate(use, tuple(needs))
@@ -123,16 +195,19 @@ def check_fits(net: NetConfig, target: Target) -> list[str]:
                           "generator does not map memories to SPRAM yet)")
         advice.append("a bigger part (--target ulx3s-85f)" if target.family == "ice40"
                       else "a smaller network")
-        reasons.append(f"block RAM: needs about {use['bram']} {bram}, the {target.part} has "
+        reasons.append(f"block RAM: needs {use['bram']} {bram}, the {target.part} has "
                        f"{cap['bram']}; try " + ", or ".join(advice))
-    for kind, label in (("lut4", "LUT4"), ("ff", "flip-flops")):
-        if use[kind] > cap[kind]:
+    logic = [("lut4", "LUT4", use["lut4"]), ("ff", "flip-flops", use["ff"])]
+    if target.family == "ice40":  # one LUT4 and one flip-flop per logic cell, often unpaired
+        logic = [("lut4", "logic cells (LUT4 + flip-flops)", use["lut4"] + use["ff"])]
+    for kind, label, need in logic:
+        if need > cap[kind]:
             fewer_lanes = f"fewer lanes than {net.lanes}, " if net.lanes > 1 else ""
-            reasons.append(f"logic: needs about {use[kind]} {label}, the {target.part} has "
+            reasons.append(f"logic: needs about {need} {label}, the {target.part} has "
                            f"{cap[kind]}; try {fewer_lanes}a smaller state_bits than "
                            f"{fp.state_bits}, or a bigger part")
     return reasons
 
 
 __all__ = ["Estimate", "MemoryNeed", "bram_blocks", "check_fits", "dsp_per_multiply", "estimate",
-           "memories"]
+           "memories", "placement", "ram_styles"]

@@ -28,7 +28,18 @@ class Target:
     default_clock_mhz, min_clock_mhz : the board top's clock and the issue's timing target.
     capacity : available cells per resource kind (report keys).
     bram_bits, bram_shapes : bits per block RAM and its ``(depth, width)`` configurations.
+    logic_ram_bits : writable memories up to this size stay in logic (``rtl.fit.placement``):
+        an eighth of a block on the ECP5 (LUT RAM, 64 bits per slice); 160 bits on the
+        iCE40, whose only logic memory is flip-flops out of 5280 logic cells (measured on
+        the default model at P = 1: keeping everything in block RAM needs 31 of 30
+        SB_RAM40_4K; 256 bits needs 27 but 5417 of 5280 logic cells; 160 bits, 29).
     nextpnr_cells : report kind → nextpnr utilisation key.
+    synth_options : extra Yosys ``synth_*`` arguments. iCE40: ``-device u`` (UltraPlus
+        timing for ABC; Amaranth does not pass it) and ``-dffe_min_ce_use 8`` (clock
+        enables used by fewer than 8 flip-flops become LUT logic: fewer control sets per
+        8-cell logic block). Without them, nextpnr could not place the default model at
+        P = 1 (4600 of 5280 cells: "Unable to find legal placement"; the annealing placer
+        failed on a carry chain); with them it placed 4586 cells.
     """
 
     name: str
@@ -43,8 +54,10 @@ class Target:
     capacity: dict[str, int]
     bram_bits: int
     bram_shapes: tuple[tuple[int, int], ...]
+    logic_ram_bits: int
     nextpnr_cells: dict[str, str]
     drive_high: tuple[str, ...] = field(default=())
+    synth_options: tuple[str, ...] = field(default=())
     multiplier_bits: int = 18
 
     def make_platform(self) -> object:
@@ -60,6 +73,7 @@ TARGETS: dict[str, Target] = {
         capacity={"lut4": 83640, "ff": 83640, "bram": 208, "spram": 0, "dsp": 156},
         bram_bits=18432,
         bram_shapes=((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)),
+        logic_ram_bits=18432 // 8,
         nextpnr_cells={"lut4": "TRELLIS_COMB", "ff": "TRELLIS_FF", "bram": "DP16KD",
                        "dsp": "MULT18X18D"},
         drive_high=("uart_tx_enable",), multiplier_bits=18),
@@ -69,9 +83,10 @@ TARGETS: dict[str, Target] = {
         clock_in_hz=12e6, uart_resource="uart", default_clock_mhz=30.0, min_clock_mhz=30.0,
         capacity={"lut4": 5280, "ff": 5280, "bram": 30, "spram": 4, "dsp": 8},
         bram_bits=4096, bram_shapes=((2048, 2), (1024, 4), (512, 8), (256, 16)),
+        logic_ram_bits=160,
         nextpnr_cells={"lut4": "ICESTORM_LC", "ff": "ICESTORM_LC", "bram": "ICESTORM_RAM",
                        "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP"},
-        multiplier_bits=16),
+        multiplier_bits=16, synth_options=("-device", "u", "-dffe_min_ce_use", "8")),
 }
 
 

@@ -25,7 +25,7 @@ from golden_model.atomic import atomic_directory
 from golden_model.errors import ScsrError
 
 from .config import NetConfig
-from .fit import check_fits, estimate
+from .fit import check_fits, estimate, ram_styles
 from .platforms import Target, pll_settings
 
 NAME = "scsr_board"
@@ -115,9 +115,12 @@ def _run_steps(work: Path, env: dict[str, str], log: Path) -> dict[str, float]:
             seconds[Path(env[tool]).name] = round(time.perf_counter() - start, 2)
             if done.returncode:
                 handle.flush()
-                # Yosys runs with -q and writes its full log to <name>.rpt: show that too.
-                text = log.read_text() + "".join(p.read_text(errors="replace")
-                                                 for p in sorted(work.glob("*.rpt")))
+                # Yosys runs with -q and writes its full log to <name>.rpt: show that too
+                # (only for Yosys: after a later tool, the tail must be that tool's error).
+                text = log.read_text()
+                if tool == "YOSYS":
+                    text += "".join(p.read_text(errors="replace")
+                                    for p in sorted(work.glob("*.rpt")))
                 tail = "\n".join(text.splitlines()[-15:])
                 raise ScsrError(Path(env[tool]).name, f"exit {done.returncode}",
                                 f"synthesis failed:\n{tail}")
@@ -176,14 +179,16 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
     env = tool_environment(target.family, request.toolchain)
     est = estimate(net, target)
     fits_dsp = est.use["dsp"] > 0  # the estimate keeps multipliers in DSPs when they fit
-    synth_opts = []
+    synth_opts = list(target.synth_options)
     if target.family == "ice40" and fits_dsp:
         synth_opts.append("-dsp")
     if target.family == "ecp5" and not fits_dsp:
         synth_opts.append("-nodsp")
     top = BoardTop(net, target, request.clock_mhz * 1e6, request.baud)
+    # Every memory pinned to the fit check's placement, so its block-RAM count is exact.
     plan = target.make_platform().prepare(
         top, name=NAME, synth_opts=synth_opts,
+        script_after_read="\n".join(ram_styles(net, target, NAME)),
         script_after_synth="tee -q -o synth_stat.json stat -json",
         nextpnr_opts=["--report", "nextpnr_report.json", "--seed", str(request.seed),
                       "--timing-allow-fail"])

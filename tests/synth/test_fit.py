@@ -1,11 +1,18 @@
-"""The fit check (rtl.fit): exact block counts on hand-checked shapes, and whole reasons."""
+"""The fit check (rtl.fit): exact block counts on hand-checked shapes and on the default
+model (as nextpnr counted them), memory paths that exist in the generated RTLIL, and whole
+reasons."""
 
 from __future__ import annotations
 
-from golden_model import FixedPoint
+import re
+from pathlib import Path
+
+import pytest
+
+from golden_model import FixedPoint, load_bundle
 from golden_model.random_bundle import RandomSpec, random_bundle
 from rtl.config import NetConfig
-from rtl.fit import MemoryNeed, bram_blocks, check_fits, estimate
+from rtl.fit import MemoryNeed, bram_blocks, check_fits, estimate, memories, ram_styles
 from rtl.platforms import TARGETS
 
 ECP5, ICE40 = TARGETS["ulx3s-85f"], TARGETS["icebreaker"]
@@ -24,6 +31,42 @@ def test_block_counts_follow_the_cheapest_shape() -> None:
     # two read ports: two copies; below a quarter block: logic, no block RAM
     assert bram_blocks(MemoryNeed("s", 1024, 4, read_ports=2), ICE40) == 2
     assert bram_blocks(MemoryNeed("tiny", 16, 8), ICE40) == 0
+    # iCE40 keeps writable memories of <= 160 bits in flip-flops, the ECP5 <= 2304 in LUT RAM
+    assert [bram_blocks(MemoryNeed("m", 20, b), ICE40) for b in (8, 9)] == [0, 1]
+    assert [bram_blocks(MemoryNeed("m", 64, b), ECP5) for b in (36, 37)] == [0, 2]  # 512x36
+
+
+DEFAULT = Path(__file__).resolve().parents[2] / "models" / "default-digits"
+
+
+@pytest.mark.skipif(not DEFAULT.exists(), reason="models/default-digits is absent")
+def test_default_model_block_ram_is_what_nextpnr_placed() -> None:
+    # Measured with `scsr synth models/default-digits`: 29 ICESTORM_RAM on the iCE40 at
+    # P = 1; 5 DP16KD on the ECP5 at P = 1 and 4; 16 at P = 24, where the output layer's
+    # 14 padding lanes are constant and Yosys drops them (docs/hardware.md).
+    bundle = load_bundle(DEFAULT)
+    counts = [estimate(NetConfig.from_bundle(bundle, p), t).use["bram"]
+              for p, t in ((1, ICE40), (1, ECP5), (4, ECP5), (24, ECP5))]
+    assert counts == [29, 5, 5, 16]
+
+
+def test_ram_styles_name_every_memory_of_the_generated_design() -> None:
+    from amaranth.back import rtlil
+
+    from rtl.board import UartTop
+
+    n = net((5, 7, 3), lanes=2, bits=(4, 8, 4))
+    text = rtlil.convert(UartTop(n, divisor=8), name="b.top")  # as BoardTop names it
+    found = set()
+    module = ""
+    for line in text.splitlines():
+        if line.startswith("module "):
+            module = line.split()[1].lstrip("\\")
+        elif line.lstrip().startswith("memory "):
+            found.add(f"{module}/{line.split()[-1].lstrip(chr(92))}")
+    commands = ram_styles(n, ICE40, "b")
+    paths = {re.fullmatch(r'setattr -set ram_style "(block|logic)" (\S+)', c)[2] for c in commands}
+    assert paths == found and len(commands) == len(memories(n))
 
 
 def test_default_size_fits_ecp5_with_dsps() -> None:
@@ -34,12 +77,15 @@ def test_default_size_fits_ecp5_with_dsps() -> None:
 
 def test_too_big_for_up5k_says_what_to_change() -> None:
     reasons = check_fits(net((64, 64, 10), lanes=4), ICE40)
-    assert reasons[0] == (
-        "block RAM: needs about 61 ICESTORM_RAM, the Lattice iCE40 UP5K-SG48 (iCEBreaker) has "
-        "30; try fewer weight bits (weights take 24 of the 61 blocks; 8 -> 4 bits roughly "
-        "halves them), or fewer lanes than 4 (less padding per word), or the 4 SPRAMs of this "
-        "part for the weights (the generator does not map memories to SPRAM yet), or a bigger "
-        "part (--target ulx3s-85f)")
+    assert reasons == [
+        "block RAM: needs 68 ICESTORM_RAM, the Lattice iCE40 UP5K-SG48 (iCEBreaker) has 30; "
+        "try fewer weight bits (weights take 24 of the 68 blocks; 8 -> 4 bits roughly halves "
+        "them), or fewer lanes than 4 (less padding per word), or the 4 SPRAMs of this part "
+        "for the weights (the generator does not map memories to SPRAM yet), or a bigger part "
+        "(--target ulx3s-85f)",
+        "logic: needs about 11183 logic cells (LUT4 + flip-flops), the Lattice iCE40 "
+        "UP5K-SG48 (iCEBreaker) has 5280; try fewer lanes than 4, a smaller state_bits than "
+        "16, or a bigger part"]
 
 
 def test_too_many_lanes_for_ecp5_is_a_logic_reason() -> None:
