@@ -78,8 +78,9 @@ def _add_encoding(parser: argparse.ArgumentParser) -> None:
                        help="timesteps per sample")
     group.add_argument("--step-ms", type=positive_float, default=10.0, metavar="MS",
                        help="frame step = one timestep, in ms")
-    group.add_argument("--rate", type=positive_int, default=16000, metavar="HZ",
-                       help="audio is resampled to this rate")
+    group.add_argument("--rate", type=positive_int, default=None, metavar="HZ",
+                       help="audio is resampled to this rate (default: 8000 for built-in "
+                            "digits, like FSDD and telephone speech; 16000 otherwise)")
     group.add_argument("--set", dest="params", type=key_value, action="append", default=None,
                        metavar="NAME=VALUE",
                        help="front-end or encoder parameter, e.g. delta=0.1, gain=1.8, "
@@ -88,11 +89,12 @@ def _add_encoding(parser: argparse.ArgumentParser) -> None:
                        help="also store the front-end frames (float32) for reference models")
 
 
-def _encoding(args: argparse.Namespace) -> dict:
+def _encoding(args: argparse.Namespace, default_rate: int = 16000) -> dict:
     from scsr.data.pipeline import encoding_config
 
     return encoding_config(args.front_end, args.encoder, timesteps=args.timesteps,
-                           step_ms=args.step_ms, rate=args.rate, channels=args.channels,
+                           step_ms=args.step_ms, rate=args.rate or default_rate,
+                           channels=args.channels,
                            **dict(args.params or []))
 
 
@@ -119,6 +121,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="speakers of a speaker-dependent set")
     build.add_argument("--test-variants", type=positive_int, default=12, metavar="N",
                        help="voice variants held out for test in a speaker-independent set")
+    build.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="noise over the speech only and speed/tilt/noise-colour "
+                            "perturbation of the training split (default: on for digits, "
+                            "off for letters)")
     build.add_argument("--workers", type=positive_int, default=2, metavar="N",
                        help="parallel worker processes")
     build.add_argument("--cache", default=None, metavar="DIR",
@@ -160,8 +166,9 @@ def _run_build(args: argparse.Namespace) -> int:
     source = builtin.source_config(
         args.kind, split=args.split, train_per_class=args.train_per_class,
         test_per_class=args.test_per_class, seed=args.seed, snr_db=args.snr,
-        speakers=args.speakers, test_variants=args.test_variants)
-    config = build.builtin_config(source, _encoding(args), args.features)
+        speakers=args.speakers, test_variants=args.test_variants, augment=args.augment)
+    config = build.builtin_config(source, _encoding(args, builtin.DEFAULT_RATE[args.kind]),
+                                  args.features)
     short = {"speaker-dependent": "sd", "speaker-independent": "si"}[args.split]
     out = args.out or os.path.join("build", "data", f"{args.kind}-{short}.npz")
     cache = None if args.no_cache else (args.cache or build.default_cache_dir())

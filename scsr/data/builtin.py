@@ -7,6 +7,13 @@ speaker at a drawn speaking rate, pitch, amplitude and noise level. Everything i
 the build seed, and espeak-ng is byte-identical across runs, so the same config gives the
 same dataset bit for bit.
 
+Towards real speech (digits only, ``docs/datasets.md``): the built-in digits are made at
+8 kHz like telephone-band recordings, noise covers the speech only (the zero padding after a
+trimmed real recording is digital silence), and each *training* rendition is perturbed:
+speed (formants and duration scaled together, like another vocal tract), a first-order
+spectral tilt (another microphone) and white, pink or brown noise. Test renditions are not
+perturbed, so the synthetic test accuracy stays comparable across builds.
+
 Splits (``docs/datasets.md``):
 
 - ``speaker-dependent`` (the TI46 protocol): a fixed set of speakers; train and test hold
@@ -50,14 +57,27 @@ VARIANTS = (
 RATE_WPM = (120, 220)
 PITCH = (20, 80)
 AMPLITUDE = (60, 140)
+#: Training-split perturbations of the built-in digits (``source["augment"]``): speed factor
+#: range, tilt coefficient ``a`` range of ``y[n] = x[n] - a·x[n-1]`` (+a tilts up, -a down)
+#: and the noise colours drawn from. Letters keep the original build (no key, same hash).
+DIGITS_AUGMENT: dict[str, Any] = {"speed": [0.9, 1.1], "tilt": [-0.5, 0.7],
+                                  "noise_colours": ["white", "pink", "brown"]}
+#: Audio rate of a built-in set when the user gives none: FSDD-like 8 kHz for digits.
+DEFAULT_RATE = {"letters": 16000, "digits": 8000}
+NOISE_COLOURS = ("white", "pink", "brown")
 ESPEAK_INSTALL = "install it with 'apt-get install espeak-ng' (or run 'make setup' as root)"
 
 
 def source_config(kind: str, *, split: str = "speaker-dependent", train_per_class: int = 300,
                   test_per_class: int = 60, seed: int = 0,
                   snr_db: tuple[float, float] | None = (20.0, 40.0), speakers: int = 16,
-                  test_variants: int = 12) -> dict[str, Any]:
-    """The ``source`` part of a built-in build config, checked."""
+                  test_variants: int = 12, augment: bool | None = None) -> dict[str, Any]:
+    """The ``source`` part of a built-in build config, checked.
+
+    ``augment`` (default: on for digits, off for letters) adds ``noise_over: "speech"`` and
+    the training perturbations of :data:`DIGITS_AUGMENT`; off, the keys are absent and the
+    build is the original one (hence the same cache key as before they existed).
+    """
     if kind not in KINDS:
         raise ScsrError("--kind", "", f"{kind!r} is not one of {tuple(KINDS)}")
     if split not in SPLITS:
@@ -70,7 +90,11 @@ def source_config(kind: str, *, split: str = "speaker-dependent", train_per_clas
     if not 1 <= speakers <= len(VOICES) * len(VARIANTS):
         raise ScsrError("--speakers", "", f"{speakers} is outside "
                                           f"[1, {len(VOICES) * len(VARIANTS)}]")
-    return {"kind": kind, "split": split, "train_per_class": train_per_class,
+    extra: dict[str, Any] = {}
+    if augment if augment is not None else kind == "digits":
+        extra = {"noise_over": "speech", "augment": {
+            k: list(v) for k, v in DIGITS_AUGMENT.items()}}
+    return {**extra, "kind": kind, "split": split, "train_per_class": train_per_class,
             "test_per_class": test_per_class, "seed": seed,
             "snr_db": None if snr_db is None else [float(snr_db[0]), float(snr_db[1])],
             "speakers": speakers if split == "speaker-dependent" else None,
@@ -151,27 +175,70 @@ def render(item: dict[str, Any]) -> tuple[np.ndarray, int]:
     return samples.mean(axis=1), rate
 
 
+def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise of unit mean power (exactly, so the SNR is exact) whose power falls as
+    ``f^0`` (white), ``f^-1`` (pink) or ``f^-2`` (brown): rooms and handling noise are mostly
+    low-frequency, not white."""
+    shaped = rng.normal(0.0, 1.0, n)
+    if colour != "white" and n > 1:
+        spectrum = np.fft.rfft(shaped)
+        freq = np.arange(len(spectrum), dtype=np.float64)
+        freq[0] = freq[1]
+        spectrum /= freq ** (0.5 if colour == "pink" else 1.0)
+        shaped = np.fft.irfft(spectrum, n)
+    return shaped / max(float(np.sqrt(np.mean(np.square(shaped)))), 1e-12)
+
+
 def add_noise(samples: np.ndarray, voiced: int, snr_db: float | None,
-              rng: np.random.Generator) -> np.ndarray:
-    """White Gaussian noise over the whole clip at ``snr_db`` below the power of the first
-    ``voiced`` samples (the speech before padding)."""
+              rng: np.random.Generator, colour: str = "white",
+              over_speech: bool = False) -> np.ndarray:
+    """Gaussian noise at ``snr_db`` below the power of the first ``voiced`` samples (the
+    speech before padding), over the whole clip or (``over_speech``) the speech only."""
     if snr_db is None:
         return samples
     power = float(np.mean(np.square(samples[:voiced]))) if voiced else 0.0
     sigma = np.sqrt(power / 10.0 ** (snr_db / 10.0))
-    return samples + rng.normal(0.0, sigma, samples.shape)
+    if colour == "white" and not over_speech:  # the original draw, bit for bit
+        return samples + rng.normal(0.0, sigma, samples.shape)
+    span = voiced if over_speech else len(samples)
+    noisy = samples.copy()
+    noisy[:span] += sigma * coloured_noise(span, colour, rng)
+    return noisy
+
+
+def perturbation(index: int, item: dict[str, Any], source: dict[str, Any]
+                 ) -> tuple[float, float, str]:
+    """``(speed, tilt, noise colour)`` of one rendition: drawn from ``(seed, 4, index)`` for a
+    training item of an augmented build, ``(1, 0, "white")`` otherwise."""
+    augment = source.get("augment")
+    if not augment or item["split"] != "train":
+        return 1.0, 0.0, "white"
+    rng = np.random.default_rng([int(source["seed"]), 4, index])
+    colours = augment["noise_colours"]
+    return (float(rng.uniform(*augment["speed"])), float(rng.uniform(*augment["tilt"])),
+            str(colours[int(rng.integers(len(colours)))]))
 
 
 def make_item(index: int, item: dict[str, Any], config: dict[str, Any]
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Render, prepare, add noise, and run the front end and encoder: ``(frames, spikes)``.
+    """Render, perturb, prepare, add noise, and run the front end and encoder:
+    ``(frames, spikes)``.
 
-    The noise generator is seeded by (seed, index), so results do not depend on which
-    worker process did the work.
+    Speed is applied by declaring the audio ``speed`` times faster than it is (rounded to
+    100 Hz, so resampling stays a cheap rational ratio), before :func:`prepare` trims it.
+    The generators are seeded by (seed, index), so results do not depend on which worker
+    process did the work.
     """
+    source = config["source"]
+    speed, tilt, colour = perturbation(index, item, source)
     samples, rate = render(item)
+    if speed != 1.0:
+        rate = round(rate * speed / 100.0) * 100
     prepared = prepare(samples, rate, config, f"espeak-ng {item['speaker']} {item['text']!r}")
     voiced = int(np.flatnonzero(prepared)[-1]) + 1 if np.any(prepared) else 0
-    rng = np.random.default_rng([int(config["source"]["seed"]), 3, index])
-    frames = features(add_noise(prepared, voiced, item["snr_db"], rng), config)
+    if tilt != 0.0 and voiced > 1:
+        prepared[1:voiced] -= tilt * prepared[:voiced - 1].copy()
+    rng = np.random.default_rng([int(source["seed"]), 3, index])
+    frames = features(add_noise(prepared, voiced, item["snr_db"], rng, colour,
+                                source.get("noise_over") == "speech"), config)
     return frames, encoders.encode(frames, config["encoder"])

@@ -25,6 +25,10 @@ LOGMEL_DEFAULTS: dict[str, Any] = {
     "kind": "logmel", "channels": 32, "window_ms": 25.0, "fmin_hz": 60.0, "fmax_hz": 7600.0,
     "dynamic_range_db": 60.0,
 }
+#: Optional log-mel parameters: absent from a config means off, so configs (and cache keys)
+#: written before they existed keep their meaning. ``cmn`` 1: per-utterance channel-mean
+#: normalisation instead of the peak normalisation (see :func:`logmel`).
+LOGMEL_OPTIONS: dict[str, Any] = {"cmn": 0}
 LYON_DEFAULTS: dict[str, Any] = {"kind": "lyon", "channels": 78, "ear_q": 8.0}
 FRONT_ENDS = ("logmel", "lyon")
 
@@ -68,6 +72,12 @@ def logmel(samples: np.ndarray, rate: int, hop: int, timesteps: int,
     Frame ``t`` is a Hann window of ``window_ms`` centred on sample ``t * hop + hop // 2``;
     the power in each mel band is taken in dB, the utterance's maximum maps to 1 and
     ``dynamic_range_db`` below it to 0.
+
+    With ``cmn`` set, each band is instead taken relative to its own mean over the
+    utterance's audible frames (those with a band above the peak-normalised floor; values
+    floored there first), mapped so that the mean is 0.5 and ``±dynamic_range_db / 2`` are
+    1 and 0; silent frames are 0. A microphone or room multiplies each band's power by a
+    constant, which this removes (cepstral mean normalisation in the mel domain).
     """
     window = round(params["window_ms"] * rate / 1000.0)
     n_fft = 1 << max(0, (window - 1).bit_length())
@@ -80,7 +90,15 @@ def logmel(samples: np.ndarray, rate: int, hop: int, timesteps: int,
                                  float(params["fmin_hz"]), fmax)
     db = 10.0 * np.log10(mel + 1e-12)
     span = float(params["dynamic_range_db"])
-    return np.clip((db - db.max() + span) / span, 0.0, 1.0).astype(np.float32)
+    if not params.get("cmn", 0):
+        return np.clip((db - db.max() + span) / span, 0.0, 1.0).astype(np.float32)
+    floored = np.maximum(db, db.max() - span)
+    audible = db.max(axis=1) > db.max() - span
+    if not np.any(audible):
+        return np.zeros(db.shape, dtype=np.float32)
+    mean = floored[audible].mean(axis=0)
+    out = np.clip((floored - mean) / span + 0.5, 0.0, 1.0)
+    return np.where(audible[:, None], out, 0.0).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=16)

@@ -45,6 +45,8 @@ def encoding_config(front_end: str = "logmel", encoder: str = "rate", *,
             fe[key] = value
         elif key in enc and key != "kind":
             enc[key] = value
+        elif front_end == "logmel" and key in frontends.LOGMEL_OPTIONS:
+            fe[key] = value
         else:
             raise ScsrError(f"--{key.replace('_', '-')}", "",
                             f"is not a parameter of front end {front_end!r} or encoder "

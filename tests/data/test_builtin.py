@@ -110,10 +110,30 @@ def test_encode_wav_reproduces_the_dataset_encoding(tmp_path, front_end, encoder
         pytest.importorskip("lyon")
     config = tiny("digits", snr=None, encoder=encoder, train=1, test=1, front_end=front_end)
     dataset = build.build_builtin(config, 1, False)
-    item = builtin.plan(config["source"])[7]
-    wav = tmp_path / "seven.wav"
-    wav.write_bytes(subprocess.run(
-        ["espeak-ng", "-v", item["speaker"], "-s", str(item["rate_wpm"]), "-p",
-         str(item["pitch"]), "-a", str(item["amplitude"]), "--stdout", "--", item["text"]],
-        capture_output=True, check=True).stdout)
-    assert np.array_equal(encode_wav(wav, dataset.config), dataset.train_spikes[7])
+
+    def spoken(index: int) -> np.ndarray:
+        item = builtin.plan(config["source"])[index]
+        wav = tmp_path / f"{index}.wav"
+        wav.write_bytes(subprocess.run(
+            ["espeak-ng", "-v", item["speaker"], "-s", str(item["rate_wpm"]), "-p",
+             str(item["pitch"]), "-a", str(item["amplitude"]), "--stdout", "--",
+             item["text"]], capture_output=True, check=True).stdout)
+        return encode_wav(wav, dataset.config)
+
+    assert np.array_equal(spoken(10 + 7), dataset.test_spikes[7])  # test: not perturbed
+    # a training rendition is perturbed (speed, tilt), so the plain recording differs
+    assert builtin.perturbation(7, builtin.plan(config["source"])[7], config["source"])[:2] \
+        != (1.0, 0.0)
+    assert not np.array_equal(spoken(7), dataset.train_spikes[7])
+
+
+def test_digits_default_to_the_augmented_build_and_letters_to_the_original():
+    digits, letters = (builtin.source_config(k) for k in ("digits", "letters"))
+    assert digits["noise_over"] == "speech" and digits["augment"] == builtin.DIGITS_AUGMENT
+    assert "augment" not in letters and "noise_over" not in letters
+    assert "augment" not in builtin.source_config("digits", augment=False)
+    assert builtin.DEFAULT_RATE == {"letters": 16000, "digits": 8000}
+    original = build.builtin_config(builtin.source_config("digits", augment=False),
+                                    encoding_config(rate=16000), False)
+    now = build.builtin_config(digits, encoding_config(rate=8000), False)
+    assert build.config_hash(original) != build.config_hash(now)  # a new cache entry
