@@ -2,38 +2,382 @@
 
 Each variant is trained with ``scsr train``'s loop (same settings except preset and BIP),
 exported at ``--bits`` with ``scsr export``'s code (fixed-point accuracy measured on the
-bundle itself, torch integer path), and summarised as mean ± std over seeds. Writes JSON
-(every run plus the summary) and a Markdown table, and prints one line.
+bundle itself, torch integer path), and summarised per dataset as mean ± std over seeds.
 
-usage: python benchmarks/ablation.py DATASET.npz --out build/bench/ablation.json
-           [--seeds 0,1,2] [--epochs 15] [--hidden 48,48] [--set lr=0.02 ...]
+Built for one time-boxed run on a big machine:
+
+- ``--jobs N``: independent runs in N worker processes (``--threads`` torch/numba threads
+  each); with ``--device cuda`` the first ``--cuda-jobs`` workers share the GPU and the rest
+  train on the CPU. A run that fails on CUDA with anything but a user error is rerun on the
+  CPU and every later run goes to the CPU (the CUDA path is then reported broken).
+- ``--deadline S``: no run starts after S seconds, nor one that the durations of finished
+  runs of the same kind say would end after ``--kill-at`` (default: the deadline + 25 %); at
+  ``--kill-at`` (or on SIGTERM) running workers are stopped and their last finished epoch is
+  recorded as ``partial`` (never averaged). The JSON and Markdown are rewritten after EVERY
+  run, so a killed command still leaves its results.
+- ``--candidate "lr=0.02 shift=4"`` (repeatable): recipe selection first. Each candidate
+  trains scsr+BIP (seed 0, ``--sweep-epochs``) on a validation split carved from TRAIN
+  (``--val-fraction`` per class, seeded; the test split is never looked at) and the best
+  fixed-point validation accuracy picks the settings the whole ablation of that dataset then
+  uses. The sweep may run until ``--sweep-until`` seconds.
+- Several datasets (e.g. both letters splits) in one invocation. The rsnn runs (the slowest,
+  the critical path) start first, then the others seed by seed (all variants and datasets
+  of seed 0 first), so a cut-short run still covers every variant. Run directories are
+  resumed when they hold a checkpoint.
+
+Writes ``OUT/ablation.json`` (every run, sweep, picks, summary) and ``OUT/ablation.md``;
+run directories, bundles, job files and one log per run go to ``WORK/runs``, ``WORK/jobs``
+and ``WORK/logs`` (``--work``, default OUT); prints one line per run and a summary.
+
+    python benchmarks/ablation.py build/data/letters-sd.npz build/data/letters-si.npz \\
+        --out build/ablation --seeds 0,1,2 --epochs 8 --hidden 128,128 --jobs 16 \\
+        --deadline 400 --candidate "lr=0.02" --candidate "lr=0.05 shift=4"
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
+import os
+import shlex
+import shutil
+import signal
 import statistics
+import subprocess
+import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
 VARIANTS = (("ff", False), ("rsnn", False), ("sr", False), ("scsr", False), ("scsr", True))
+#: Relative cost of a training step per variant on one CPU thread (measured at 128,128,
+#: batch 16: ff ≈ 17 ms, scsr+bip ≈ 25 ms, rsnn ≈ 130 ms: its dense recurrence cannot use the
+#: fused scan); starts the slowest runs first and scales time estimates between variants.
+COST = {"ff": 1.0, "rsnn": 6.0, "sr": 1.3, "scsr": 1.4, "scsr+bip": 1.5}
 
 
-def _value(text: str) -> Any:
+def variant_name(preset: str, bip: bool) -> str:
+    return f"{preset}{'+bip' if bip else ''}"
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """``"lr=0.02 shift=4 hidden=[64,64]"`` → a settings dict (values parsed as JSON)."""
+    settings = {}
+    for item in shlex.split(text):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"ablation: setting {item!r} is not KEY=VALUE")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
+def _write_json(path: Path, value: Any) -> None:
+    from golden_model.atomic import atomic_file
+
+    with atomic_file(path) as handle:
+        handle.write((json.dumps(value, indent=1) + "\n").encode())
+
+
+# --------------------------------------------------------------------------- worker side
+
+def worker(job_file: str) -> int:
+    """Train (and for the ablation export) one run described by a job file; write its
+    result file. Errors are results too, so the parent can decide what to do."""
+    job = json.loads(Path(job_file).read_text())
+    import torch
+
+    from golden_model import FixedPoint
+    from golden_model.errors import ScsrError
+    from scsr.train import TrainConfig, train
+
+    torch.set_num_threads(job["threads"])
+    result: dict[str, Any] = {"device": job["config"]["device"]}
+    start = time.perf_counter()
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+        config = TrainConfig.from_dict(job["config"], job_file)
+        run = Path(job["run"])
+        rows = train(config, run, resume=(run / "checkpoint.pt").exists())
+        result.update(epochs=len(rows), train_accuracy=rows[-1]["train_accuracy"],
+                      float_accuracy=rows[-1]["test_accuracy_float"],
+                      fixed_accuracy=rows[-1]["test_accuracy_fixed"],
+                      epoch_seconds=[r["seconds"] for r in rows])
+        if job["bundle"]:
+            from scsr.export import export_run
+
+            fp = FixedPoint(*config.bits)
+            result.update(export_run(run, fp, job["bundle"]))
+    except ScsrError as exc:
+        result.update(error=str(exc), device_error=False)
+    except Exception as exc:  # reported to the parent, which may retry on the CPU
+        result.update(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+                      device_error=job["config"]["device"] == "cuda")
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    _write_json(Path(job["result"]), result)
+    return 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", metavar="DATASET.npz")
-    parser.add_argument("--out", default="build/bench/ablation.json", metavar="JSON")
-    parser.add_argument("--runs", default="build/ablation", metavar="DIR",
-                        help="where run directories and bundles go")
+# --------------------------------------------------------------------------- parent side
+
+class Stop(Exception):
+    """SIGTERM/SIGINT: stop the workers, keep what is finished."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def partial_result(run: Path) -> dict[str, Any] | None:
+    """The last finished epoch of an unfinished run (from its ``metrics.csv``)."""
+    import csv
+
+    try:
+        with open(run / "metrics.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError:
+        return None
+    if not rows:
+        return None
+    last = rows[-1]
+    return {"epochs": int(last["epoch"]), "train_accuracy": float(last["train_accuracy"]),
+            "float_accuracy": float(last["test_accuracy_float"]),
+            "fixed_accuracy": float(last["test_accuracy_fixed"]), "partial": True}
+
+
+class Scheduler:
+    """Runs jobs in worker processes on device slots, within a deadline."""
+
+    def __init__(self, out: Path, slots: list[str], threads: int, began: float,
+                 on_result: Any) -> None:
+        self.out, self.slots, self.threads, self.began = out, slots, threads, began
+        self.on_result = on_result
+        self.durations: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
+        (out / "logs").mkdir(parents=True, exist_ok=True)
+        (out / "jobs").mkdir(parents=True, exist_ok=True)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.began
+
+    def _expected(self, job: dict[str, Any]) -> float | None:
+        """Seconds ``job`` should take: from finished runs, per epoch and unit of
+        :data:`COST` (so a sweep's timing also predicts the first ablation runs)."""
+        units = self.durations.get((job["kind"], job["variant"])) or [
+            u for values in self.durations.values() for u in values]
+        if not units:
+            return None
+        return statistics.median(units) * job["config"]["epochs"] * COST[job["variant"]]
+
+    def _launch(self, job: dict[str, Any], device: str) -> subprocess.Popen:
+        job = {**job, "config": {**job["config"], "device": device}, "threads": self.threads}
+        job_file = self.out / "jobs" / f"{job['name']}.json"
+        Path(job["result"]).unlink(missing_ok=True)
+        job_file.write_text(json.dumps(job))
+        env = {**os.environ, **{k: str(self.threads) for k in (
+            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+        log = open(self.out / "logs" / f"{job['name']}.log", "ab")  # noqa: SIM115
+        return subprocess.Popen([sys.executable, __file__, "--worker", str(job_file)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+
+    def run(self, jobs: list[dict[str, Any]], deadline: float, kill_at: float) -> None:
+        """Run ``jobs`` in order; report each finished, failed, skipped or cut-off job."""
+        from tqdm import tqdm
+
+        pending = collections.deque(jobs)
+        running: dict[int, tuple[dict[str, Any], subprocess.Popen, float, str]] = {}
+        bar = tqdm(total=len(jobs), desc="runs", unit="run", file=sys.stderr)
+        try:
+            while pending or running:
+                for slot, device in enumerate(self.slots):
+                    if slot in running or not pending:
+                        continue
+                    job = pending.popleft()  # rsnn, the slowest, was put first
+                    expected = self._expected(job)
+                    now = self.elapsed()
+                    if now >= deadline or (expected and now + expected > kill_at):
+                        why = "deadline" if now >= deadline else "would not finish in time"
+                        self.on_result(job, {"skipped": why})
+                        bar.update()
+                        continue
+                    running[slot] = (job, self._launch(job, device), now, device)
+                for slot, (job, proc, start, device) in list(running.items()):
+                    if proc.poll() is None:
+                        continue
+                    del running[slot]
+                    try:
+                        result = json.loads(Path(job["result"]).read_text())
+                    except (OSError, json.JSONDecodeError):
+                        result = {"error": f"worker exited with {proc.returncode} and no "
+                                           f"result (see logs/{job['name']}.log)",
+                                  "device_error": device == "cuda"}
+                    if result.get("device_error"):
+                        self.slots = ["cpu"] * len(self.slots)
+                        shutil.rmtree(job["run"], ignore_errors=True)
+                        tqdm.write(f"ablation: {job['name']} failed on CUDA "
+                                   f"({result['error'].splitlines()[0]}); rerunning it and "
+                                   f"all later runs on the CPU", file=sys.stderr)
+                        self.on_result(job, {**result, "retried_on": "cpu"}, final=False)
+                        pending.appendleft(job)
+                        continue
+                    if "error" not in result:
+                        self.durations[(job["kind"], job["variant"])].append(
+                            (self.elapsed() - start)
+                            / (job["config"]["epochs"] * COST[job["variant"]]))
+                    self.on_result(job, result)
+                    bar.update()
+                if running and self.elapsed() >= kill_at:
+                    self._cut(running, pending, "kill-at")
+                    return
+                time.sleep(0.5)
+        except Stop as why:
+            self._cut(running, pending, str(why))
+            raise
+        finally:
+            bar.close()
+
+    def _cut(self, running: dict[int, tuple[dict[str, Any], subprocess.Popen, float, str]],
+             pending: collections.deque, why: str) -> None:
+        """Stop the running workers; record their last finished epoch as partial."""
+        for _, proc, _, _ in running.values():
+            proc.terminate()
+        for job, proc, _, _ in running.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            self.on_result(job, partial_result(Path(job["run"]))
+                           or {"skipped": f"stopped ({why}) before its first epoch"})
+        for job in pending:
+            self.on_result(job, {"skipped": f"stopped ({why})"})
+        running.clear()
+        pending.clear()
+
+
+def held_out(data: Any, fraction: float, seed: int) -> tuple[Any, str]:
+    """A boolean mask over TRAIN of the validation samples, and how they were chosen.
+
+    On a built-in speaker-independent set, whole voice variants are held out (the split's own
+    rule, recovered from the build plan), so validation is speaker-independent too; anywhere
+    else a stratified ``fraction`` of each class."""
+    import numpy as np
+
+    from scsr.data import builtin
+
+    rng = np.random.default_rng(seed)
+    source = data.config.get("source") or {}
+    if source.get("split") == "speaker-independent" and source.get("kind") in builtin.KINDS:
+        train = [item for item in builtin.plan(source) if item["split"] == "train"]
+        if [item["label"] for item in train] == data.train_labels.tolist():
+            variant = np.array([item["speaker"].split("+", 1)[1] for item in train])
+            names = np.unique(variant)
+            held = rng.choice(names, max(1, round(fraction * len(names))), replace=False)
+            return np.isin(variant, held), f"voice variants {', '.join(sorted(held))}"
+    val = np.zeros(len(data.train_labels), dtype=bool)
+    for label in range(len(data.classes)):
+        index = rng.permutation(np.flatnonzero(data.train_labels == label))
+        val[index[:max(1, round(fraction * len(index)))]] = True
+    return val, f"{fraction:.0%} of each class"
+
+
+def carve_validation(path: str, fraction: float, seed: int, out: Path) -> Path:
+    """A dataset whose train split is TRAIN minus the :func:`held_out` samples and whose test
+    split is those samples: recipe selection never sees the test split."""
+    import dataclasses
+
+    from scsr.data.store import load_dataset, save_dataset
+
+    data = load_dataset(path)
+    val, how = held_out(data, fraction, seed)
+    carved = dataclasses.replace(
+        data, train_spikes=data.train_spikes[~val], train_labels=data.train_labels[~val],
+        test_spikes=data.train_spikes[val], test_labels=data.train_labels[val],
+        train_features=None, test_features=None,
+        config={**data.config, "validation": {"from": os.fspath(path), "held_out": how,
+                                              "samples": int(val.sum()), "seed": seed}})
+    save_dataset(carved, out)
+    return out
+
+
+def summarise(runs: list[dict[str, Any]], labels: list[str]) -> list[dict[str, Any]]:
+    """Mean ± sample std over seeds of every (dataset, variant) with finished runs."""
+    table = []
+    for label in labels:
+        for preset, bip in VARIANTS:
+            name = variant_name(preset, bip)
+            mine = [r for r in runs if r["dataset"] == label and r["variant"] == name
+                    and "float_accuracy" in r and not r.get("partial")]
+            if not mine:
+                continue
+            row: dict[str, Any] = {"dataset": label, "variant": name, "seeds": len(mine),
+                                   "per_seed_float": [round(100 * r["float_accuracy"], 1)
+                                                      for r in mine]}
+            for key in ("float_accuracy", "fixed_accuracy", "train_accuracy"):
+                values = [100 * r[key] for r in mine]
+                row[key] = {"mean": statistics.mean(values),
+                            "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+            table.append(row)
+    return table
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The Markdown report: sweep, picks and the ablation table."""
+    lines = [f"Ablation ({record['seconds']:.0f} s, {record['jobs']} workers × "
+             f"{record['threads']} threads, devices {record['devices']}; epochs "
+             f"{record['epochs']}, hidden {record['hidden']}, bits {record['bits']})", ""]
+    if record["sweep"]:
+        lines += ["| dataset | candidate | val float % | val fixed % | epochs | s |",
+                  "|---|---|---|---|---|---|"]
+        for s in record["sweep"]:
+            if "fixed_accuracy" in s:
+                lines.append(f"| {s['dataset']} | `{s['candidate']}` | "
+                             f"{100 * s['float_accuracy']:.1f} | "
+                             f"{100 * s['fixed_accuracy']:.1f} | {s['epochs']}"
+                             f"{' (partial)' if s.get('partial') else ''} | "
+                             f"{s.get('seconds', '')} |")
+            else:
+                lines.append(f"| {s['dataset']} | `{s['candidate']}` | "
+                             f"{s.get('error') or s.get('skipped')} | | | |")
+        lines += [""] + [f"- pick for {k}: `{v}`" for k, v in record["picks"].items()] + [""]
+    lines += ["| dataset | variant | seeds | float test % | fixed-point test % | train % | "
+              "per-seed float % |", "|---|---|---|---|---|---|---|"]
+    for r in record["table"]:
+        lines.append(f"| {r['dataset']} | {r['variant']} | {r['seeds']} | "
+                     + " | ".join(f"{r[k]['mean']:.1f} ± {r[k]['std']:.1f}" for k in (
+                         "float_accuracy", "fixed_accuracy", "train_accuracy"))
+                     + f" | {', '.join(str(v) for v in r['per_seed_float'])} |")
+    other = [r for r in record["runs"] if r.get("partial") or "float_accuracy" not in r]
+    if other:
+        lines += ["", "Not in the table: " + "; ".join(
+            f"{r['dataset']} {r['variant']} s{r['seed']}: "
+            + (f"partial, {r['epochs']} epochs, {100 * r['float_accuracy']:.1f} % float"
+               if r.get("partial") else str(r.get("error") or r.get("skipped")))
+            for r in other)]
+    return "\n".join(lines) + "\n"
+
+
+def dataset_label(path: str) -> str:
+    """``sd``/``si`` for built-in splits, else the file name."""
+    from scsr.data.store import load_dataset
+
+    source = load_dataset(path).config.get("source") or {}
+    split = {"speaker-dependent": "sd", "speaker-independent": "si"}.get(source.get("split"))
+    return f"{source.get('kind')}-{split}" if split else Path(path).stem
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("datasets", nargs="*", metavar="DATASET.npz")
+    parser.add_argument("--out", default="build/ablation", metavar="DIR",
+                        help="ablation.json and ablation.md")
+    parser.add_argument("--work", default=None, metavar="DIR",
+                        help="runs, bundles, job files and logs (default: --out)")
     parser.add_argument("--seeds", default="0,1,2", metavar="S,S,...")
     parser.add_argument("--epochs", type=int, default=15, metavar="N")
     parser.add_argument("--hidden", default="48,48", metavar="N,N")
@@ -42,69 +386,128 @@ def main() -> None:
                         help="subset, e.g. ff,scsr+bip (default: all five)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any other training setting, e.g. lr=0.01 (repeatable)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="torch/numba threads per worker")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--cuda-jobs", type=int, default=None, metavar="K",
+                        help="with --device cuda: workers on the GPU (default: all)")
+    parser.add_argument("--deadline", type=float, default=float("inf"), metavar="S",
+                        help="start no run after S seconds")
+    parser.add_argument("--kill-at", type=float, default=None, metavar="S",
+                        help="stop running workers at S seconds (default: deadline × 1.25)")
+    parser.add_argument("--candidate", action="append", default=[], metavar="SETTINGS",
+                        help='recipe candidate, e.g. "lr=0.02 shift=4" (repeatable)')
+    parser.add_argument("--sweep-epochs", type=int, default=None, metavar="N",
+                        help="epochs of a candidate (default: --epochs)")
+    parser.add_argument("--sweep-until", type=float, default=None, metavar="S",
+                        help="end of the sweep phase in seconds (default: deadline / 3)")
+    parser.add_argument("--val-fraction", type=float, default=0.15, metavar="F")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker)
+    if not args.datasets:
+        parser.error("give at least one DATASET.npz")
 
-    import torch
-
-    from golden_model import FixedPoint
-    from scsr.export import export_run
-    from scsr.train import TrainConfig, train
-
-    torch.set_num_threads(args.threads)
-    fp = FixedPoint(*(int(b) for b in args.bits.split(",")))
-    extra = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
-    chosen = [v for v in VARIANTS
-              if args.variants is None
-              or f"{v[0]}{'+bip' if v[1] else ''}" in args.variants.split(",")]
-    runs: list[dict[str, Any]] = []
     began = time.perf_counter()
-    for preset, bip in chosen:
-        name = f"{preset}{'+bip' if bip else ''}"
+    out, work = Path(args.out), Path(args.work or args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    kill_at = args.kill_at if args.kill_at is not None else args.deadline * 1.25
+    cuda_jobs = 0 if args.device == "cpu" else min(
+        args.jobs, args.jobs if args.cuda_jobs is None else args.cuda_jobs)
+    slots = ["cuda"] * cuda_jobs + ["cpu"] * (args.jobs - cuda_jobs)
+    base = {"hidden": [int(h) for h in args.hidden.split(",")], "epochs": args.epochs,
+            "bits": [int(b) for b in args.bits.split(",")],
+            **parse_settings(" ".join(shlex.quote(s) for s in args.set))}
+    labels = {path: dataset_label(path) for path in args.datasets}
+    chosen = [v for v in VARIANTS if args.variants is None
+              or variant_name(*v) in args.variants.split(",")]
+    record: dict[str, Any] = {
+        "benchmark": "ablation", "datasets": labels, "bits": args.bits, "hidden": args.hidden,
+        "epochs": args.epochs, "seeds": args.seeds, "settings": base, "jobs": args.jobs,
+        "threads": args.threads, "devices": slots and dict(collections.Counter(slots)),
+        "deadline": args.deadline, "kill_at": kill_at, "candidates": args.candidate,
+        "sweep": [], "picks": {}, "runs": [], "table": [], "seconds": 0.0}
+
+    def save() -> None:
+        record["seconds"] = round(time.perf_counter() - began, 1)
+        record["table"] = summarise(record["runs"], list(labels.values()))
+        record["markdown"] = markdown(record)
+        _write_json(out / "ablation.json", record)
+        (out / "ablation.md").write_text(record["markdown"])
+
+    def on_result(job: dict[str, Any], result: dict[str, Any], final: bool = True) -> None:
+        entry = {"dataset": job["dataset"], "variant": job["variant"], "seed": job["seed"],
+                 **({"candidate": job["candidate"]} if job["kind"] == "sweep" else {}),
+                 **{k: v for k, v in result.items() if k != "traceback"}}
+        (record["sweep"] if job["kind"] == "sweep" else record["runs"]).append(entry)
+        if final and "float_accuracy" in result:
+            print(f"ablation: {job['name']}: float {100 * result['float_accuracy']:.1f} %, "
+                  f"fixed {100 * result['fixed_accuracy']:.1f} %"
+                  f"{' (partial)' if result.get('partial') else ''}", flush=True)
+        save()
+
+    def make_job(kind: str, label: str, path: str, preset: str, bip: bool, seed: int,
+                 settings: dict[str, Any], tag: str) -> dict[str, Any]:
+        name = f"{kind}-{label}-{variant_name(preset, bip)}-s{seed}{tag}"
+        return {"kind": kind, "name": name, "dataset": label, "variant": variant_name(preset, bip),
+                "seed": seed, "run": str(work / "runs" / name),
+                "bundle": str(work / "runs" / f"{name}.bundle") if kind == "ablation" else "",
+                "result": str(work / "jobs" / f"{name}.result.json"),
+                "config": {**settings, "dataset": str(Path(path).resolve()), "preset": preset,
+                           "bip": bip, "seed": seed}}
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    scheduler = Scheduler(work, slots, args.threads, began, on_result)
+    save()
+    try:
+        if args.candidate:
+            sweep_until = args.sweep_until if args.sweep_until is not None else args.deadline / 3
+            jobs = []
+            for path, label in labels.items():
+                val = carve_validation(path, args.val_fraction, 0, work / f"val-{label}.npz")
+                for k, text in enumerate(args.candidate):
+                    settings = {**base, **parse_settings(text)}
+                    if args.sweep_epochs:
+                        settings["epochs"] = args.sweep_epochs
+                    job = make_job("sweep", label, str(val), "scsr", True, 0, settings, f"-c{k}")
+                    jobs.append({**job, "candidate": text})
+            scheduler.run(jobs, sweep_until, sweep_until)
+            for label in labels.values():
+                tried = [s for s in record["sweep"] if s["dataset"] == label
+                         and "fixed_accuracy" in s]
+                done = [s for s in tried if not s.get("partial")] or tried
+                if done:
+                    best = max(done, key=lambda s: (s["fixed_accuracy"], s["float_accuracy"]))
+                    record["picks"][label] = best["candidate"]
+            save()
+        jobs = []
         for seed in (int(s) for s in args.seeds.split(",")):
-            run = Path(args.runs) / f"{name}-s{seed}"
-            config = TrainConfig(**{
-                "dataset": str(Path(args.dataset).resolve()), "preset": preset, "bip": bip,
-                "hidden": tuple(int(h) for h in args.hidden.split(",")),
-                "epochs": args.epochs, "seed": seed, **extra})
-            start = time.perf_counter()
-            rows = train(config, run, resume=(run / "checkpoint.pt").exists())
-            summary = export_run(run, fp, Path(args.runs) / f"{name}-s{seed}.bundle")
-            runs.append({"variant": name, "seed": seed, "epochs": len(rows),
-                         "train_accuracy": rows[-1]["train_accuracy"],
-                         "float_accuracy": summary["float_accuracy"],
-                         "fixed_accuracy": summary["fixed_accuracy"],
-                         "seconds": round(time.perf_counter() - start, 1)})
-            print(json.dumps(runs[-1]), flush=True)
-    table = []
-    for preset, bip in chosen:
-        name = f"{preset}{'+bip' if bip else ''}"
-        mine = [r for r in runs if r["variant"] == name]
-        row = {"variant": name, "seeds": len(mine)}
-        for key in ("float_accuracy", "fixed_accuracy", "train_accuracy"):
-            values = [100 * r[key] for r in mine]
-            row[key] = {"mean": statistics.mean(values),
-                        "std": statistics.stdev(values) if len(values) > 1 else 0.0}
-        table.append(row)
-    markdown = ["| variant | float test % | fixed-point test % | train % |",
-                "|---|---|---|---|"]
-    markdown += [f"| {r['variant']} | {r['float_accuracy']['mean']:.1f} ± "
-                 f"{r['float_accuracy']['std']:.1f} | {r['fixed_accuracy']['mean']:.1f} ± "
-                 f"{r['fixed_accuracy']['std']:.1f} | {r['train_accuracy']['mean']:.1f} ± "
-                 f"{r['train_accuracy']['std']:.1f} |" for r in table]
-    record = {"benchmark": "ablation", "dataset": args.dataset, "bits": args.bits,
-              "hidden": args.hidden, "epochs": args.epochs, "seeds": args.seeds,
-              "settings": extra, "threads": args.threads,
-              "seconds": round(time.perf_counter() - began, 1), "runs": runs, "table": table,
-              "markdown": "\n".join(markdown)}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
-    print("\n".join(markdown))
-    best = max(table, key=lambda r: r["float_accuracy"]["mean"])
-    print(f"ablation {Path(args.dataset).name}: best {best['variant']} "
-          f"{best['float_accuracy']['mean']:.1f}% float, "
-          f"{best['fixed_accuracy']['mean']:.1f}% fixed ({args.bits}) -> {args.out}")
+            for path, label in labels.items():
+                settings = {**base, **parse_settings(record["picks"].get(label, ""))}
+                for preset, bip in sorted(chosen, key=lambda v: -COST[variant_name(*v)]):
+                    jobs.append(make_job("ablation", label, path, preset, bip, seed, settings,
+                                         ""))
+        # The slowest variant (rsnn, ~4× the others) of every seed starts first: it is the
+        # critical path; the rest follow seed by seed, so a cut still covers every variant.
+        jobs.sort(key=lambda job: job["variant"] != "rsnn")
+        scheduler.run(jobs, args.deadline, kill_at)
+    except Stop as why:
+        print(f"ablation: stopped ({why}); finished runs are kept", file=sys.stderr)
+    save()
+    print(record["markdown"])
+    for label in labels.values():
+        rows = [r for r in record["table"] if r["dataset"] == label]
+        if rows:
+            best = max(rows, key=lambda r: r["float_accuracy"]["mean"])
+            print(f"ablation {label}: best {best['variant']} "
+                  f"{best['float_accuracy']['mean']:.1f}% float, "
+                  f"{best['fixed_accuracy']['mean']:.1f}% fixed ({args.bits}) -> "
+                  f"{out / 'ablation.json'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,13 +6,15 @@
   steps, and the same on spike counts over those windows for every encoder (``rate``,
   ``bsa``, ``delta`` with default parameters, encoded from the stored features exactly as a
   build would): how much of what a linear read-out finds in the features survives encoding,
-- ``gru``: a one-layer GRU (128 units) over the frame sequence, the mean of its outputs over
-  time → linear (the last state alone must carry the word through the noise that follows it,
-  and trained poorly: 64 % on speaker-dependent letters, below the logistic model).
+- ``gru``: a one-layer GRU (``--hidden`` units, default 128: the width of each hidden layer
+  of the letters SNN) over the frame sequence, the mean of its outputs over time → linear
+  (the last state alone must carry the word through the noise that follows it, and trained
+  poorly: 64 % on speaker-dependent letters, below the logistic model).
 
-Datasets must hold features (``scsr dataset build ... --features``). Seeded; CPU is enough.
+Datasets must hold features (``scsr dataset build ... --features``). Seeded; CPU is enough
+(``--device cuda`` runs the GRU on a GPU; ``--only gru`` skips the logistic models).
 
-    .venv/bin/python benchmarks/reference_models.py build/data/letters-sd.npz ... \
+    .venv/bin/python benchmarks/reference_models.py build/data/letters-sd-features.npz ... \
         --out build/bench/reference_models.json
 """
 
@@ -64,9 +66,10 @@ def logistic(train_x, train_y, test_x, test_y, classes: int, seed: int) -> float
 
 
 def gru(train_x, train_y, test_x, test_y, classes: int, seed: int, epochs: int,
-        hidden: int = 128) -> float:
+        hidden: int = 128, device: str = "cpu") -> float:
     """GRU over frames, Adam, fixed epochs (no tuning on test); test accuracy."""
     import torch
+    from tqdm import tqdm
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -80,13 +83,14 @@ def gru(train_x, train_y, test_x, test_y, classes: int, seed: int, epochs: int,
         def forward(self, x):
             return self.out(self.rnn(x)[0].mean(dim=1))
 
-    net = Net()
+    net = Net().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    xs, ys = torch.tensor(train_x), torch.tensor(train_y)
-    for _ in range(epochs):
+    xs, ys = torch.tensor(train_x, device=device), torch.tensor(train_y, device=device)
+    for _ in tqdm(range(epochs), desc=f"GRU-{hidden}", unit="epoch", leave=False):
         net.train()
-        for batch in np.array_split(rng.permutation(len(ys)), max(1, len(ys) // 64)):
+        for part in np.array_split(rng.permutation(len(ys)), max(1, len(ys) // 64)):
+            batch = torch.as_tensor(part, device=device)
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(net(xs[batch]), ys[batch])
             loss.backward()
@@ -95,11 +99,13 @@ def gru(train_x, train_y, test_x, test_y, classes: int, seed: int, epochs: int,
         sched.step()
     net.eval()
     with torch.no_grad():
-        pred = net(torch.tensor(test_x)).argmax(dim=1).numpy()
+        pred = np.concatenate([net(torch.tensor(test_x[i:i + 256], device=device))
+                               .argmax(dim=1).cpu().numpy() for i in range(0, len(test_x), 256)])
     return float(np.mean(pred == test_y))
 
 
-def evaluate(path: str, seed: int, epochs: int) -> dict:
+def evaluate(path: str, seed: int, epochs: int, hidden: int = 128, device: str = "cpu",
+             only_gru: bool = False) -> dict:
     from scsr.data import encoders, load_dataset
 
     data = load_dataset(path)
@@ -107,29 +113,43 @@ def evaluate(path: str, seed: int, epochs: int) -> dict:
         raise SystemExit(f"{path}: no features; build it with --features")
     k = len(data.classes)
     start = time.perf_counter()
-    result = {
+    result: dict = {
         "dataset": path, "source": data.config.get("source"),
         "train": len(data.train_labels), "test": len(data.test_labels),
         "timesteps": data.timesteps, "channels": data.channels,
-        "features": int(data.train_features.shape[2]),
-        "logistic": logistic(pooled(data.train_features), data.train_labels,
-                             pooled(data.test_features), data.test_labels, k, seed),
-        "logistic_windows_features": logistic(windows(data.train_features), data.train_labels,
-                                              windows(data.test_features), data.test_labels,
-                                              k, seed),
-        "gru128": (gru(data.train_features, data.train_labels, data.test_features,
-                       data.test_labels, k, seed, epochs) if epochs > 0 else None),
-        "gru_epochs": epochs, "seed": seed,
+        "features": int(data.train_features.shape[2]), "seed": seed,
+        "gru": (gru(data.train_features, data.train_labels, data.test_features,
+                    data.test_labels, k, seed, epochs, hidden, device) if epochs > 0 else None),
+        "gru_hidden": hidden, "gru_epochs": epochs, "device": device,
     }
-    for name in encoders.ENCODERS:
-        params = encoders.encoder_defaults(name)
-        train_s = encoders.encode(data.train_features, params)
-        test_s = encoders.encode(data.test_features, params)
-        result[f"logistic_windows_{name}"] = logistic(windows(train_s), data.train_labels,
-                                                      windows(test_s), data.test_labels, k, seed)
-        result[f"rate_{name}"] = float(train_s.mean())
+    if not only_gru:
+        result["logistic"] = logistic(pooled(data.train_features), data.train_labels,
+                                      pooled(data.test_features), data.test_labels, k, seed)
+        result["logistic_windows_features"] = logistic(
+            windows(data.train_features), data.train_labels, windows(data.test_features),
+            data.test_labels, k, seed)
+        for name in encoders.ENCODERS:
+            params = encoders.encoder_defaults(name)
+            train_s = encoders.encode(data.train_features, params)
+            test_s = encoders.encode(data.test_features, params)
+            result[f"logistic_windows_{name}"] = logistic(
+                windows(train_s), data.train_labels, windows(test_s), data.test_labels, k, seed)
+            result[f"rate_{name}"] = float(train_s.mean())
     result["seconds"] = round(time.perf_counter() - start, 1)
     return result
+
+
+def summary(r: dict) -> str:
+    """The one printed line of a result."""
+    src = r["source"] or {}
+    text = (f"reference_models: {src.get('kind')} {src.get('split')}: GRU-{r['gru_hidden']} "
+            + ("not run" if r["gru"] is None else f"{100 * r['gru']:.1f} %"))
+    if "logistic" in r:
+        spikes = ", ".join(f"{n} {100 * r[f'logistic_windows_{n}']:.1f} %"
+                           for n in ("rate", "bsa", "delta"))
+        text += (f", logistic {100 * r['logistic']:.1f} %; 5-window logistic: features "
+                 f"{100 * r['logistic_windows_features']:.1f} %, spikes {spikes}")
+    return text + f" ({r['train']} train / {r['test']} test, {r['device']}, {r['seconds']} s)"
 
 
 def main() -> int:
@@ -137,30 +157,28 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("datasets", nargs="+", metavar="FILE", help="dataset files")
     parser.add_argument("--out", default="build/bench/reference_models.json", metavar="FILE",
-                        help="JSON result")
+                        help="JSON result (rewritten after each dataset)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
     parser.add_argument("--epochs", type=int, default=15, metavar="N",
                         help="GRU epochs (0: no GRU)")
+    parser.add_argument("--hidden", type=int, default=128, metavar="N", help="GRU units")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where the GRU trains")
+    parser.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads")
+    parser.add_argument("--only", choices=("all", "gru"), default="all",
+                        help="gru: skip the logistic models")
     args = parser.parse_args()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     results = []
     for path in args.datasets:
-        r = evaluate(path, args.seed, args.epochs)
-        results.append(r)
-        src = r["source"] or {}
-        gru_text = "not run" if r["gru128"] is None else f"{100 * r['gru128']:.1f} %"
-        spikes = ", ".join(f"{n} {100 * r[f'logistic_windows_{n}']:.1f} %"
-                           for n in ("rate", "bsa", "delta"))
-        print(f"reference_models: {src.get('kind')} {src.get('split')}: logistic "
-              f"{100 * r['logistic']:.1f} %, GRU-128 {gru_text}; 5-window "
-              f"logistic: features {100 * r['logistic_windows_features']:.1f} %, spikes "
-              f"{spikes} ({r['train']} train / {r['test']} test, {r['seconds']} s)",
-              flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"benchmark": "reference_models",
-                                          "results": results}, indent=1) + "\n")
+        results.append(evaluate(path, args.seed, args.epochs, args.hidden, args.device,
+                                args.only == "gru"))
+        print(summary(results[-1]), flush=True)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"benchmark": "reference_models",
+                                              "results": results}, indent=1) + "\n")
     return 0
 
 
