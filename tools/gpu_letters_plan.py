@@ -71,38 +71,20 @@ def cuda_check() -> tuple[bool, str]:
     ``tests/torch/test_scan.py`` does on the CPU."""
     import torch
 
-    from golden_model import FixedPoint
-    from scsr.model import NeuronParams, ScanMode, fused_scan, reference_scan
+    from scsr.model import fused_scan, reference_scan
+    from scsr.model.scan_check import GRADIENTS, MODES, random_case, run_scan
 
     if not torch.cuda.is_available():
         return False, "torch.cuda.is_available() is False"
-    g = torch.Generator().manual_seed(0)
-    steps, batch, size = 50, 8, 64
-    fp = FixedPoint(8, 16, 8)
-    decay = fp.decay_max + 1.0
-    cases = {
-        "float": (ScanMode(slope=4.0), torch.randn(steps, batch, size, generator=g) * 0.6,
-                  [torch.rand(size, generator=g), torch.rand(size, generator=g),
-                   torch.rand(size, generator=g) + 0.2, torch.randn(size, generator=g) * 0.5]),
-        "qat-8-16-8": (ScanMode(fp, unit=1 / 300, slope=4.0), torch.randint(
-            -fp.s_max // 6, fp.s_max // 3, (steps, batch, size), generator=g).float(),
-            [torch.randint(0, fp.decay_max + 1, (size,), generator=g) / decay,
-             torch.randint(0, fp.decay_max + 1, (size,), generator=g) / decay,
-             torch.randint(1, fp.s_max // 3, (size,), generator=g).float(),
-             torch.randint(fp.w_min, fp.w_max + 1, (size,), generator=g).float()]),
-    }
-    weights = torch.randn(steps, batch, size, generator=g).cuda()
-    for mode_name, (mode, x, params) in cases.items():
-        results = []
-        for scan in (reference_scan, fused_scan):
-            tensors = [t.cuda().requires_grad_(True) for t in (x, *params)]
-            s = scan(tensors[0], NeuronParams(*tensors[1:]), mode)
-            (s * weights).sum().backward()
-            results.append([s.detach()] + [t.grad for t in tensors])
-        if not torch.equal(results[0][0], results[1][0]):
+    for mode_name in ("float", "qat-8-16-8"):
+        mode = MODES[mode_name]
+        cpu, weights = random_case(0, 50, 8, 64, mode)
+        results = [run_scan(scan, [t.detach().cuda().requires_grad_(True) for t in cpu],
+                            weights.cuda(), mode) for scan in (reference_scan, fused_scan)]
+        (s_ref, g_ref), (s_fused, g_fused) = results
+        if not torch.equal(s_ref, s_fused):
             return False, f"fused CUDA scan ({mode_name}): spikes differ from the reference"
-        for name, a, b in zip(("x", "alpha", "beta", "theta", "w_self"), results[0][1:],
-                              results[1][1:], strict=True):
+        for name, a, b in zip(GRADIENTS, g_ref, g_fused, strict=True):
             if not torch.allclose(b, a, rtol=1e-4, atol=1e-4):
                 return False, (f"fused CUDA scan ({mode_name}): gradient of {name} differs "
                                f"(max |diff| {float((a - b).abs().max()):.3g})")

@@ -7,60 +7,27 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golden_model import FixedPoint
-from scsr.model import LIFLayer, NeuronParams, ScanMode, fused_scan, reference_scan
-
-
-def _case(seed: int, steps: int, batch: int, size: int, mode: ScanMode, device: str = "cpu"):
-    g = torch.Generator().manual_seed(seed)
-    fp = mode.quant
-    if fp is not None:  # integer units inside the widths' ranges, as the QAT forward feeds them
-        top = fp.s_max // 3
-        x = torch.randint(-top // 2, top, (steps, batch, size), generator=g).float()
-        p = [torch.randint(0, fp.decay_max + 1, (size,), generator=g) / (fp.decay_max + 1.0),
-             torch.randint(0, fp.decay_max + 1, (size,), generator=g) / (fp.decay_max + 1.0),
-             torch.randint(1, top, (size,), generator=g).float(),
-             torch.randint(fp.w_min, fp.w_max + 1, (size,), generator=g).float()]
-    else:
-        x = torch.randn(steps, batch, size, generator=g) * 0.7
-        p = [torch.rand(size, generator=g), torch.rand(size, generator=g),
-             torch.rand(size, generator=g) + 0.2, torch.randn(size, generator=g) * 0.5]
-    tensors = [t.to(device).requires_grad_(True) for t in (x, *p)]
-    weights = torch.randn(steps, batch, size, generator=g).to(device)
-    return tensors, weights
-
-
-def _run(scan, tensors, weights, mode):
-    for t in tensors:
-        t.grad = None
-    s = scan(tensors[0], NeuronParams(*tensors[1:]), mode)
-    (s * weights).sum().backward()
-    return s.detach(), [t.grad.clone() for t in tensors]
-
-
-MODES = {"float": ScanMode(slope=4.0),
-         "qat-8-16-8": ScanMode(FixedPoint(8, 16, 8), unit=1 / 300, slope=4.0),
-         "qat-2-8-1": ScanMode(FixedPoint(2, 8, 1), unit=1 / 20, slope=2.0)}
+from scsr.model import LIFLayer, fused_scan, reference_scan
+from scsr.model.scan_check import GRADIENTS, MODES, random_case, run_scan
 
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**31), steps=st.integers(1, 30), batch=st.integers(1, 3),
        size=st.integers(1, 70), mode=st.sampled_from(sorted(MODES)))
 def test_fused_scan_matches_autograd_reference(seed, steps, batch, size, mode) -> None:
-    tensors, weights = _case(seed, steps, batch, size, MODES[mode])
-    s_ref, g_ref = _run(reference_scan, tensors, weights, MODES[mode])
-    s_fused, g_fused = _run(fused_scan, tensors, weights, MODES[mode])
+    tensors, weights = random_case(seed, steps, batch, size, MODES[mode])
+    s_ref, g_ref = run_scan(reference_scan, tensors, weights, MODES[mode])
+    s_fused, g_fused = run_scan(fused_scan, tensors, weights, MODES[mode])
     assert torch.equal(s_ref, s_fused)  # same float32 operations in the same order
-    for name, a, b in zip(("x", "alpha", "beta", "theta", "w_self"), g_ref, g_fused,
-                          strict=True):
+    for name, a, b in zip(GRADIENTS, g_ref, g_fused, strict=True):
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4, msg=name)
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_fused_scan_matches_reference_on_a_busy_layer(mode: str) -> None:
-    tensors, weights = _case(11, 60, 4, 130, MODES[mode])
-    s_ref, g_ref = _run(reference_scan, tensors, weights, MODES[mode])
-    s_fused, g_fused = _run(fused_scan, tensors, weights, MODES[mode])
+    tensors, weights = random_case(11, 60, 4, 130, MODES[mode])
+    s_ref, g_ref = run_scan(reference_scan, tensors, weights, MODES[mode])
+    s_fused, g_fused = run_scan(fused_scan, tensors, weights, MODES[mode])
     assert torch.equal(s_ref, s_fused)
     assert 0.02 < float(s_ref.mean()) < 0.9  # spikes and silences: every path is exercised
     for a, b in zip(g_ref, g_fused, strict=True):
@@ -71,10 +38,10 @@ def test_fused_scan_matches_reference_on_a_busy_layer(mode: str) -> None:
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_triton_scan_matches_cpu_reference(mode: str) -> None:
     pytest.importorskip("triton", reason="Triton is not installed")
-    cpu, weights = _case(7, 40, 4, 300, MODES[mode])
-    s_ref, g_ref = _run(reference_scan, cpu, weights, MODES[mode])
+    cpu, weights = random_case(7, 40, 4, 300, MODES[mode])
+    s_ref, g_ref = run_scan(reference_scan, cpu, weights, MODES[mode])
     gpu = [t.detach().cuda().requires_grad_(True) for t in cpu]
-    s_gpu, g_gpu = _run(fused_scan, gpu, weights.cuda(), MODES[mode])
+    s_gpu, g_gpu = run_scan(fused_scan, gpu, weights.cuda(), MODES[mode])
     assert torch.equal(s_gpu.cpu(), s_ref)
     for a, b in zip(g_ref, g_gpu, strict=True):
         torch.testing.assert_close(b.cpu(), a, rtol=1e-4, atol=1e-4)

@@ -1,0 +1,59 @@
+"""Random cases for checking the fused scan against the per-step autograd reference.
+
+The tests draw them on the CPU (hypothesis) and ``tools/gpu_letters_plan.py`` draws them
+to vet a GPU's Triton kernels before trusting it with training: one generator, so both
+check the same kind of input in the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from golden_model import FixedPoint
+
+from .scan import NeuronParams, ScanMode
+
+#: The modes the checks cover: float training, and QAT at a typical and a tiny width.
+MODES = {"float": ScanMode(slope=4.0),
+         "qat-8-16-8": ScanMode(FixedPoint(8, 16, 8), unit=1 / 300, slope=4.0),
+         "qat-2-8-1": ScanMode(FixedPoint(2, 8, 1), unit=1 / 20, slope=2.0)}
+
+#: What :func:`run_scan`'s gradients are of, in order.
+GRADIENTS = ("x", "alpha", "beta", "theta", "w_self")
+
+
+def random_case(seed: int, steps: int, batch: int, size: int, mode: ScanMode
+                ) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """CPU leaf tensors ``[x, α, β, θ, w_self]`` (requiring grad) and readout weights.
+
+    In QAT mode the values are integers inside the widths' ranges, as the QAT forward
+    feeds them; in float mode, currents of either sign around the thresholds.
+    """
+    g = torch.Generator().manual_seed(seed)
+    fp = mode.quant
+    if fp is not None:
+        top = fp.s_max // 3
+        x = torch.randint(-top // 2, top, (steps, batch, size), generator=g).float()
+        p = [torch.randint(0, fp.decay_max + 1, (size,), generator=g) / (fp.decay_max + 1.0),
+             torch.randint(0, fp.decay_max + 1, (size,), generator=g) / (fp.decay_max + 1.0),
+             torch.randint(1, top, (size,), generator=g).float(),
+             torch.randint(fp.w_min, fp.w_max + 1, (size,), generator=g).float()]
+    else:
+        x = torch.randn(steps, batch, size, generator=g) * 0.7
+        p = [torch.rand(size, generator=g), torch.rand(size, generator=g),
+             torch.rand(size, generator=g) + 0.2, torch.randn(size, generator=g) * 0.5]
+    tensors = [t.requires_grad_(True) for t in (x, *p)]
+    return tensors, torch.randn(steps, batch, size, generator=g)
+
+
+def run_scan(scan: Callable[..., torch.Tensor], tensors: list[torch.Tensor],
+             weights: torch.Tensor, mode: ScanMode
+             ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Spikes of ``scan`` and the gradients of ``sum(spikes · weights)`` (see GRADIENTS)."""
+    for t in tensors:
+        t.grad = None
+    s = scan(tensors[0], NeuronParams(*tensors[1:]), mode)
+    (s * weights).sum().backward()
+    return s.detach(), [t.grad.clone() for t in tensors]
