@@ -54,15 +54,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scsr.model.presets import variant_name  # noqa: E402
+
 VARIANTS = (("ff", False), ("rsnn", False), ("sr", False), ("scsr", False), ("scsr", True))
 #: Relative cost of a training step per variant on one CPU thread (measured at 128,128,
 #: batch 16: ff ≈ 17 ms, scsr+bip ≈ 25 ms, rsnn ≈ 130 ms: its dense recurrence cannot use the
 #: fused scan); starts the slowest runs first and scales time estimates between variants.
 COST = {"ff": 1.0, "rsnn": 6.0, "sr": 1.3, "scsr": 1.4, "scsr+bip": 1.5}
-
-
-def variant_name(preset: str, bip: bool) -> str:
-    return f"{preset}{'+bip' if bip else ''}"
 
 
 def parse_settings(text: str) -> dict[str, Any]:

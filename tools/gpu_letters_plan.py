@@ -148,6 +148,7 @@ def main() -> int:
     import torch
 
     from scsr.data.store import load_dataset
+    from scsr.model.presets import variant_name
 
     torch.set_num_threads(1)
     data = load_dataset(args.dataset)
@@ -161,8 +162,8 @@ def main() -> int:
     print(f"gpu_letters_plan: CUDA {'OK' if ok else 'NOT USED'}: {why}", flush=True)
     times = {}
     for preset, bip in (("rsnn", False), ("scsr", True)):
-        times[f"cpu_{preset}{'+bip' if bip else ''}"] = step_ms(preset, bip, "cpu", data, hidden,
-                                                               args.batch)
+        times[f"cpu_{variant_name(preset, bip)}"] = step_ms(preset, bip, "cpu", data, hidden,
+                                                            args.batch)
     if ok:
         try:
             times["cuda_scsr+bip"] = step_ms("scsr", True, "cuda", data, hidden, args.batch)

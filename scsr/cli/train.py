@@ -122,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     rows = train(config, out, resume=args.resume, stop_after=args.stop_after)
     if rows:
         last = rows[-1]
-        print(f"{config.preset}{'+bip' if config.bip else ''}: epoch {last['epoch']}, test "
+        from scsr.model.presets import variant_name
+
+        print(f"{variant_name(config.preset, config.bip)}: epoch {last['epoch']}, test "
               f"accuracy float {last['test_accuracy_float']:.2%}, fixed point "
               f"{last['test_accuracy_fixed']:.2%} -> {out}")
     return 0

@@ -28,6 +28,11 @@ PRESETS: dict[str, dict[str, bool]] = {
 }
 
 
+def variant_name(name: str, bip: bool) -> str:
+    """How a preset with or without BIP is named in logs, tables and configs: ``scsr+bip``."""
+    return f"{name}+bip" if bip else name
+
+
 def preset(name: str, channels: int, hidden: tuple[int, ...], classes: int, bip: bool,
            **overrides: Any) -> ModelConfig:
     """The :class:`ModelConfig` of preset ``name``; unknown names are a user error."""
@@ -36,7 +41,7 @@ def preset(name: str, channels: int, hidden: tuple[int, ...], classes: int, bip:
     topology = PRESETS[name]
     values: dict[str, Any] = dict(
         channels=channels, hidden=tuple(hidden), classes=classes,
-        preset=f"{name}+bip" if bip else name,
+        preset=variant_name(name, bip),
         train_alpha=bip, train_beta=bip, train_theta=bip,
         train_w_self=topology.get("self_recurrent", False),
         w_self=0.2 if topology.get("self_recurrent") else 0.0,
