@@ -107,6 +107,9 @@ def worker(job_file: str) -> int:
                       float_accuracy=rows[-1]["test_accuracy_float"],
                       fixed_accuracy=rows[-1]["test_accuracy_fixed"],
                       epoch_seconds=[r["seconds"] for r in rows])
+        before_qat = [r for r in rows if r["mode"] == "float"]
+        if before_qat:  # QAT moves α, β, θ towards the quantised dynamics: keep both floats
+            result["float_before_qat"] = before_qat[-1]["test_accuracy_float"]
         if job["bundle"]:
             from scsr.export import export_run
 
@@ -315,8 +318,11 @@ def summarise(runs: list[dict[str, Any]], labels: list[str]) -> list[dict[str, A
             row: dict[str, Any] = {"dataset": label, "variant": name, "seeds": len(mine),
                                    "per_seed_float": [round(100 * r["float_accuracy"], 1)
                                                       for r in mine]}
-            for key in ("float_accuracy", "fixed_accuracy", "train_accuracy"):
-                values = [100 * r[key] for r in mine]
+            for key in ("float_accuracy", "fixed_accuracy", "train_accuracy",
+                        "float_before_qat"):
+                values = [100 * r[key] for r in mine if key in r]
+                if len(values) < len(mine):
+                    continue
                 row[key] = {"mean": statistics.mean(values),
                             "std": statistics.stdev(values) if len(values) > 1 else 0.0}
             table.append(row)
@@ -343,11 +349,12 @@ def markdown(record: dict[str, Any]) -> str:
                              f"{s.get('error') or s.get('skipped')} | | | |")
         lines += [""] + [f"- pick for {k}: `{v}`" for k, v in record["picks"].items()] + [""]
     lines += ["| dataset | variant | seeds | float test % | fixed-point test % | train % | "
-              "per-seed float % |", "|---|---|---|---|---|---|---|"]
+              "float % before QAT | per-seed float % |", "|---|---|---|---|---|---|---|---|"]
     for r in record["table"]:
         lines.append(f"| {r['dataset']} | {r['variant']} | {r['seeds']} | "
-                     + " | ".join(f"{r[k]['mean']:.1f} ± {r[k]['std']:.1f}" for k in (
-                         "float_accuracy", "fixed_accuracy", "train_accuracy"))
+                     + " | ".join(f"{r[k]['mean']:.1f} ± {r[k]['std']:.1f}" if k in r else "–"
+                                  for k in ("float_accuracy", "fixed_accuracy",
+                                            "train_accuracy", "float_before_qat"))
                      + f" | {', '.join(str(v) for v in r['per_seed_float'])} |")
     other = [r for r in record["runs"] if r.get("partial") or "float_accuracy" not in r]
     if other:

@@ -88,6 +88,7 @@ def test_summary_is_mean_and_sample_std_of_finished_runs_only(values) -> None:
     expected_std = 100 * np.std(values, ddof=1) if len(values) > 1 else 0.0
     assert row["float_accuracy"]["std"] == pytest.approx(expected_std, abs=1e-9)
     assert row["fixed_accuracy"]["mean"] == pytest.approx(50 * np.mean(values))
+    assert "float_before_qat" not in row  # no run recorded it: no column value made up
 
 
 def test_parse_settings_reads_json_values() -> None:
@@ -148,14 +149,17 @@ def test_ablation_run_in_a_worker_reports_the_exported_bundles_accuracy(tmp_path
     done = subprocess.run(
         [sys.executable, "benchmarks/ablation.py", str(path), "--out", str(tmp_path / "o"),
          "--work", str(tmp_path / "w"), "--variants", "scsr+bip", "--seeds", "3",
-         "--epochs", "1", "--hidden", "6", "--set", "qat_epochs=1", "--jobs", "1"],
+         "--epochs", "2", "--hidden", "6", "--set", "qat_epochs=1", "--jobs", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     record = json.loads((tmp_path / "o" / "ablation.json").read_text())
     (run,) = record["runs"]
     metrics = (tmp_path / "w" / "runs" / "ablation-letters-sd-scsr+bip-s3" / "metrics.csv"
                ).read_text().splitlines()
-    last = dict(zip(metrics[0].split(","), metrics[-1].split(","), strict=True))
+    first, last = (dict(zip(metrics[0].split(","), row.split(","), strict=True))
+                   for row in metrics[1:])
+    assert first["mode"] == "float" and last["mode"] == "qat"
+    assert run["float_before_qat"] == pytest.approx(float(first["test_accuracy_float"]))
     assert run["fixed_accuracy"] == pytest.approx(float(last["test_accuracy_fixed"]))
     assert run["float_accuracy"] == pytest.approx(float(last["test_accuracy_float"]))
     (row,) = record["table"]
