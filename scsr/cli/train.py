@@ -11,6 +11,7 @@ examples:
   scsr train letters.npz --preset scsr --bip --epochs 20 --out runs/scsr
   scsr train letters.npz --config train.toml --out runs/a --seed 2
   scsr train letters.npz --out runs/scsr --resume --epochs 30
+  scsr train digits.npz --out runs/d --band-shift 1 --set intrinsic_lr=1.0
 """
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ from scsr.cli.argtypes import (
 
 HELP = "train a model (BIP, QAT, DDP) into a run directory"
 _PRESETS = ("ff", "rsnn", "sr", "scsr")  # scsr.model.presets.PRESETS, without importing torch
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with a JSON value (``lr=0.02``, ``hidden=[64,64]``, ``normalise=false``);
+    a value that is not JSON is a string. Keys and types are checked against the config."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        return key.strip().replace("-", "_"), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip().replace("-", "_"), value
 
 
 def _probability(text: str) -> float:
@@ -74,17 +89,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train the last N epochs through the QAT forward (default: 2)")
     parser.add_argument("--shift", type=non_negative_int, metavar="STEPS", default=None,
                         help="augmentation: random time shift up to ±STEPS (default: 0)")
+    parser.add_argument("--band-shift", type=non_negative_int, metavar="BANDS", default=None,
+                        help="augmentation: shift all input channels by up to ±BANDS "
+                             "frequency bands (vocal-tract-length perturbation; default: 0)")
     parser.add_argument("--drop", type=_probability, metavar="P", default=None,
                         help="augmentation: delete input spikes with probability P")
     parser.add_argument("--noise", type=_probability, metavar="P", default=None,
                         help="augmentation: add input spikes with probability P per bin")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                         help="where to train (default: auto = CUDA when present)")
+    parser.add_argument("--set", dest="settings", type=_setting, action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="any other training setting (see docs/training.md), e.g. "
+                             "--set intrinsic_lr=1.0; applied after --config, before the "
+                             "options above; repeatable")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = ("preset", "bip", "hidden", "epochs", "batch", "lr", "seed", "qat_epochs",
-             "shift", "drop", "noise", "device")
+             "shift", "band_shift", "drop", "noise", "device")
     values = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.bits is not None:
         fp = args.bits
@@ -102,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.resume:
         state = load_checkpoint(out / NAME)
-        extra = set(_overrides(args)) - {"epochs", "device", "dataset"}
+        extra = (set(_overrides(args)) | {k for k, _ in args.settings}) - {
+            "epochs", "device", "dataset"}
         if extra or args.config:
             raise ScsrError("--resume", ", ".join(sorted(extra)) or "--config",
                             "a resumed run keeps its settings; only --epochs and --device "
@@ -111,10 +135,11 @@ def run(args: argparse.Namespace) -> int:
         raw = {**saved.to_dict(), **_overrides(args)}
     else:
         raw = load_toml(args.config) if args.config else {}
-        raw = {**TrainConfig().to_dict(), **raw, **_overrides(args)}
+        raw = {**TrainConfig().to_dict(), **raw, **dict(args.settings), **_overrides(args)}
         if not raw.get("dataset"):
             raise ScsrError("DATASET.npz", "", "is required (unless --resume)")
-    config = TrainConfig.from_dict(raw, args.config or "options")
+    config = TrainConfig.from_dict(raw, "--set/--config/options" if args.settings
+                                   else args.config or "options")
     if args.threads:
         import torch
 

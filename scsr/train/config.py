@@ -58,6 +58,9 @@ class TrainConfig:
         ``[rate_low, rate_high]`` (spikes per neuron per step); keeps gradients alive.
     shift : int
         Augmentation: random time shift of each training sample by up to ± this many steps.
+    band_shift : int
+        Augmentation: random shift of all input channels by up to ± this many frequency
+        bands (a vocal-tract-length perturbation on mel-ordered channels).
     drop : float
         Augmentation: each input spike is deleted with this probability.
     noise : float
@@ -89,6 +92,7 @@ class TrainConfig:
     rate_low: float = 0.01
     rate_high: float = 0.2
     shift: int = 0
+    band_shift: int = 0
     drop: float = 0.0
     noise: float = 0.0
     device: str = "auto"

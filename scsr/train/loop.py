@@ -48,20 +48,47 @@ def model_config(config: TrainConfig, dataset: Dataset) -> ModelConfig:
                   normalise=config.normalise)
 
 
-def augment(x: torch.Tensor, config: TrainConfig, g: torch.Generator) -> torch.Tensor:
-    """Random time shift (zero-filled), spike deletion and spurious spikes; ``(B, T, C)``."""
+def _random_shift(x: torch.Tensor, axis: int, reach: int, block: int,
+                  g: torch.Generator) -> torch.Tensor:
+    """Shift each sample along ``axis`` by a random ``k ∈ [-reach, reach]``, zero-filled, within
+    consecutive blocks of ``block`` positions (nothing crosses a block edge)."""
+    shifts = torch.randint(-reach, reach + 1, (x.shape[0],), generator=g)
+    position = torch.arange(x.shape[axis])
+    source = position[None, :] - shifts[:, None]
+    valid = (source >= 0) & (source < x.shape[axis]) & (
+        source.div(block, rounding_mode="floor") == (position // block)[None, :])
+    shape = [x.shape[0], 1, 1]
+    shape[axis] = x.shape[axis]
+    index = source.clamp(0, x.shape[axis] - 1).reshape(shape).expand_as(x)
+    return torch.gather(x, axis, index) * valid.reshape(shape).to(x.dtype)
+
+
+def augment(x: torch.Tensor, config: TrainConfig, g: torch.Generator,
+            bands: int | None = None) -> torch.Tensor:
+    """Random time shift, band shift, spike deletion and spurious spikes of ``(B, T, C)``.
+
+    The band shift moves every channel of a sample up or down by the same number of bands
+    (zero-filled, within each block of ``bands`` channels, e.g. the ON and OFF halves of a
+    delta code): on mel-ordered channels that is a vocal-tract-length perturbation, the main
+    difference between an unseen speaker and the training ones."""
     if config.shift > 0:
-        shifts = torch.randint(-config.shift, config.shift + 1, (x.shape[0],), generator=g)
-        steps = x.shape[1]
-        index = torch.arange(steps)[None, :] - shifts[:, None]
-        valid = (index >= 0) & (index < steps)
-        x = torch.gather(x, 1, index.clamp(0, steps - 1)[:, :, None].expand_as(x))
-        x = x * valid[:, :, None].to(x.dtype)
+        x = _random_shift(x, 1, config.shift, x.shape[1], g)
+    if config.band_shift > 0:
+        x = _random_shift(x, 2, config.band_shift, bands or x.shape[2], g)
     if config.drop > 0:
         x = x * (torch.rand(x.shape, generator=g) >= config.drop).to(x.dtype)
     if config.noise > 0:
         x = torch.maximum(x, (torch.rand(x.shape, generator=g) < config.noise).to(x.dtype))
     return x
+
+
+def frequency_bands(dataset: Dataset) -> int:
+    """Channels per block of frequency-ordered bands (the front end's channel count when the
+    encoder repeats it, as ``delta``'s ON/OFF halves do; else every channel is one band)."""
+    front = (dataset.config.get("front_end") or {}).get("channels")
+    if isinstance(front, int) and front > 0 and dataset.channels % front == 0:
+        return front
+    return dataset.channels
 
 
 def rate_penalty(out: NetOutput, config: TrainConfig) -> torch.Tensor | float:
@@ -172,6 +199,7 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
 
     spikes = torch.as_tensor(dataset.train_spikes)
+    bands = frequency_bands(dataset)
     labels = torch.as_tensor(dataset.train_labels)
     n = len(spikes)
     for epoch in range(start, min(config.epochs, stop_after)):
@@ -187,7 +215,7 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
         for b in bar:
             index = order[b * config.batch:(b + 1) * config.batch]
             g = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) * 65_537 + b)
-            x = augment(spikes[index], config, g)
+            x = augment(spikes[index], config, g, bands)
             shard = torch.tensor_split(torch.arange(len(index)), ctx.world)[ctx.rank]
             x, y = x[shard].to(ctx.device), labels[index][shard].to(ctx.device)
             out = net(x, quant=quant)

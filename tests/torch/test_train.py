@@ -160,12 +160,15 @@ def test_existing_run_needs_resume_and_bad_toml_keys_are_named(scsr, dataset, tr
 def test_toml_config_sets_what_options_do_not(scsr, dataset, tmp_path) -> None:
     toml = tmp_path / "t.toml"
     toml.write_text('preset = "ff"\nbip = false\nhidden = [8]\nepochs = 1\nbatch = 24\n')
-    done = scsr("train", dataset, "--config", toml, "--out", tmp_path / "r", "--seed", "3")
+    done = scsr("train", dataset, "--config", toml, "--out", tmp_path / "r", "--seed", "3",
+                "--set", "batch=12", "--set", "intrinsic_lr=0.5", "--set", "band_shift=1")
     assert done.returncode == 0, done.stderr
     config = TrainConfig.from_dict(load_checkpoint(tmp_path / "r" / "checkpoint.pt")
                                    ["train_config"], "x")
-    assert (config.preset, config.bip, config.hidden, config.batch, config.seed) == \
-        ("ff", False, (8,), 24, 3)
+    assert (config.preset, config.bip, config.hidden, config.batch, config.seed,
+            config.intrinsic_lr, config.band_shift) == ("ff", False, (8,), 12, 3, 0.5, 1)
+    done = scsr("train", dataset, "--out", tmp_path / "s", "--set", "intrinsic_lr=fast")
+    assert done.returncode == 2 and "intrinsic_lr: should be a float" in done.stderr
 
 
 @pytest.mark.slow
