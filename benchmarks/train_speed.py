@@ -1,29 +1,40 @@
 """Training speed of one ScSr layer: our fused scan against snnTorch, SpikingJelly and the floor.
 
 One layer ``N → N``: ``B × T`` input spikes (10 %) → one matmul → the neuron dynamics, timed
-as forward + backward of ``sum(spikes · g)`` (median of ``--repeats`` after a warm-up). In the
-same run, on the same input and weights:
+as forward + backward of ``sum(spikes · g)`` (median of ``--repeats`` after a warm-up, the
+contenders taking turns call by call). In the same run, on the same input and weights:
 
-- ``fused``: ours, matmul + the fused scan (numba on CPU, Triton on CUDA), per-neuron
-  trainable α, β (through a sigmoid), θ and ``w_self``;
+- ``fused``: ours, as the network runs it: the input matmul (spike-sparse on CPU, see
+  :mod:`scsr.model.spike_matmul`; dense on CUDA) + the fused scan (numba on CPU, Triton on
+  CUDA), per-neuron trainable α, β (through a sigmoid), θ and ``w_self``;
+- ``fused_dense`` (CPU only): the same with the dense matmul, to show what sparsity buys;
 - ``per_step``: ours, matmul + the plain per-step autograd loop (``reference_scan``);
 - ``snntorch``: matmul + snnTorch's ``Leaky`` stepped in a Python loop (per-neuron
   trainable β and threshold, its documented usage);
 - ``spikingjelly``: matmul + SpikingJelly's multi-step ``LIFNode`` (``step_mode='m'``; its own
   fused kernel on CUDA, its torch path on CPU);
-- ``matmul``: the matmul alone (forward + weight gradient), the floor any layer pays.
+- ``matmul``: the dense matmul alone (forward + weight gradient), the floor any layer
+  with a dense matmul pays;
+- ``matmul_sparse`` (CPU only): the spike-sparse matmul alone, forced on whatever the
+  density.
 
 On CUDA every contender runs twice, with TF32 matmuls off (fp32) and on. A missing
 snnTorch or SpikingJelly is recorded as ``null``, never guessed. Writes JSON with the
 issue's targets checked and prints one line.
 
-usage: python benchmarks/train_speed.py [--device cpu|cuda] [--size N] [--out JSON]
+``--sweep 0.05,0.1,...`` times only ``matmul`` and ``matmul_sparse`` at each input density:
+the crossover that :data:`scsr.model.spike_matmul.DENSE_ABOVE` is set from. ``--breakdown``
+adds where the time of ``fused`` goes (torch profiler, self time per op and step).
+
+usage: python benchmarks/train_speed.py [--device cpu|cuda] [--size N] [--threads N]
+       [--density D] [--sweep D,...] [--breakdown] [--out JSON]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -34,32 +45,49 @@ from typing import Any
 import torch
 
 from scsr.model import NeuronParams, fused_scan, reference_scan
+from scsr.model.spike_matmul import DENSE_ABOVE, MIN_WORK, sparse_enabled, spike_matmul
 
 Step = Callable[[], None]
 
 
-def _time(step: Step, repeats: int, device: torch.device) -> float:
-    """Median wall time (ms) of ``step`` after one warm-up call."""
+def _once(step: Step, device: torch.device) -> float:
+    """Wall time (ms) of one call of ``step``."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
     step()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) * 1e3
+
+
+def _time_interleaved(steps: dict[str, tuple[Step | None, int]], device: torch.device
+                      ) -> dict[str, float | None]:
+    """Median wall time (ms) of each ``(step, repeats)`` after one warm-up call each.
+
+    The contenders take turns, one call each per round, so that a change in the machine's
+    load (other jobs on a shared machine) hits all of them alike instead of whichever
+    happened to be timed then; a missing contender (``None``) stays ``None``.
+    """
+    live = {name: step for name, (step, _) in steps.items() if step is not None}
+    for step in live.values():
         step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in live}
+    for round_ in range(max((n for _, n in steps.values()), default=0)):
+        for name, step in live.items():
+            if round_ < steps[name][1]:
+                times[name].append(_once(step, device))
+    return {name: statistics.median(times[name]) if name in live else None for name in steps}
 
 
 class Layer:
     """Shared input, weights and readout gradient; each contender is one step function."""
 
-    def __init__(self, batch: int, steps: int, size: int, device: torch.device) -> None:
+    def __init__(self, batch: int, steps: int, size: int, device: torch.device,
+                 density: float = 0.1) -> None:
         g = torch.Generator().manual_seed(0)
         self.steps, self.size = steps, size
-        self.x = (torch.rand(steps, batch, size, generator=g) < 0.1).float().to(device)
+        self.x = (torch.rand(steps, batch, size, generator=g) < density).float().to(device)
         self.w = (torch.randn(size, size, generator=g) * 3 / size**0.5).to(device)
         self.w.requires_grad_(True)
         self.readout = torch.randn(steps, batch, size, generator=g).to(device)
@@ -71,15 +99,19 @@ class Layer:
     def _finish(self, spikes: torch.Tensor) -> None:
         (spikes * self.readout).sum().backward()
 
-    def ours(self, scan: Callable[..., torch.Tensor]) -> Step:
+    def ours(self, scan: Callable[..., torch.Tensor], sparse: bool = True) -> Step:
         def step() -> None:
             alpha_logit, beta_logit, theta, w_self = self.intrinsic
             p = NeuronParams(torch.sigmoid(alpha_logit), torch.sigmoid(beta_logit), theta,
                              w_self)
-            self._finish(scan(self.x @ self.w.T, p))
+            current = spike_matmul(self.x, self.w) if sparse else self.x @ self.w.T
+            self._finish(scan(current, p))
         return step
 
-    def matmul(self) -> Step:
+    def matmul(self, sparse: bool = False) -> Step:
+        if sparse:
+            return lambda: self._finish(spike_matmul(self.x, self.w, dense_above=1.0,
+                                                     min_work=0))
         return lambda: self._finish(self.x @ self.w.T)
 
     def snntorch(self) -> Step | None:
@@ -115,15 +147,17 @@ class Layer:
 
 
 def _run_all(layer: Layer, repeats: int, loop_repeats: int) -> dict[str, float | None]:
+    cpu = layer.device.type == "cpu"
     contenders: dict[str, tuple[Step | None, int]] = {
         "fused": (layer.ours(fused_scan), repeats),
+        **({"fused_dense": (layer.ours(fused_scan, sparse=False), repeats)} if cpu else {}),
         "matmul": (layer.matmul(), repeats),
+        **({"matmul_sparse": (layer.matmul(sparse=True), repeats)} if cpu else {}),
         "spikingjelly": (layer.spikingjelly(), repeats),
         "snntorch": (layer.snntorch(), loop_repeats),
         "per_step": (layer.ours(reference_scan), loop_repeats),
     }
-    return {name: None if step is None else _time(step, n, layer.device)
-            for name, (step, n) in contenders.items()}
+    return _time_interleaved(contenders, layer.device)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -156,27 +190,88 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, metavar="R")
     parser.add_argument("--loop-repeats", type=int, default=2, metavar="R",
                         help="repeats of the slow per-step Python loops")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch (and spike-matmul) threads (default: torch's choice)")
+    parser.add_argument("--density", type=float, default=0.1, metavar="D",
+                        help="fraction of active input spikes (default 0.1, as the issue)")
+    parser.add_argument("--sweep", default=None, metavar="D,...",
+                        help="time only matmul and matmul_sparse at these densities")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also profile where the time of 'fused' goes")
     parser.add_argument("--out", default="build/bench/train_speed.json", metavar="JSON")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     size = args.size or (4096 if device.type == "cuda" else 512)
-    layer = Layer(args.batch, args.steps, size, device)
-    precisions = ("fp32", "tf32") if device.type == "cuda" else ("fp32",)
-    runs: dict[str, Any] = {}
-    for precision in precisions:
-        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-        ms = _run_all(layer, args.repeats, args.loop_repeats)
-        runs[precision] = {"ms": ms, "targets": _targets(device, ms)}
-    record = {
+    record: dict[str, Any] = {
         "benchmark": "train_speed", "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
         else platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "shape": {"batch": args.batch, "steps": args.steps, "size": size},
-        "repeats": args.repeats, "loop_repeats": args.loop_repeats, "runs": runs,
+        "repeats": args.repeats, "loop_repeats": args.loop_repeats,
+        "load_average_before": os.getloadavg(),
+        "sparse_matmul": {"enabled": sparse_enabled(), "dense_above": DENSE_ABOVE,
+                          "min_work": MIN_WORK},
     }
+    if args.sweep:
+        record["sweep"] = _sweep(args, size, device)
+        line = "; ".join(f"{r['density']:.2f}: dense {r['matmul']:.1f} sparse "
+                         f"{r['matmul_sparse']:.1f}" for r in record["sweep"])
+    else:
+        layer = Layer(args.batch, args.steps, size, device, args.density)
+        record["input_density"] = float(layer.x.mean())
+        precisions = ("fp32", "tf32") if device.type == "cuda" else ("fp32",)
+        runs: dict[str, Any] = {}
+        for precision in precisions:
+            torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+            ms = _run_all(layer, args.repeats, args.loop_repeats)
+            runs[precision] = {"ms": ms, "targets": _targets(device, ms)}
+        record["runs"] = runs
+        line = _summary(runs)
+        if args.breakdown:
+            record["breakdown_ms"] = _breakdown(layer, args.repeats)
+            line += " | fused: " + ", ".join(f"{k} {v:.1f}"
+                                              for k, v in record["breakdown_ms"].items())
+    record["load_average_after"] = os.getloadavg()
+    record["threads_after"] = torch.get_num_threads()  # numba must not have changed it
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    print(f"train_speed {device} B={args.batch} T={args.steps} N={size} "
+          f"threads={record['threads']}: {line} -> {args.out}")
+
+
+def _sweep(args: argparse.Namespace, size: int, device: torch.device) -> list[dict[str, float]]:
+    """Dense and sparse matmul (forward + weight gradient) at each input density, ms."""
+    rows = []
+    for density in (float(d) for d in args.sweep.split(",")):
+        layer = Layer(args.batch, args.steps, size, device, density)
+        ms = _time_interleaved({"matmul": (layer.matmul(), args.repeats),
+                                "matmul_sparse": (layer.matmul(sparse=True), args.repeats)},
+                               device)
+        rows.append({"density": float(layer.x.mean()), **ms})
+    return rows
+
+
+def _breakdown(layer: Layer, repeats: int) -> dict[str, float]:
+    """Self CPU time per step (ms) of the ops that take ≥ 1 % of ``fused``, by the torch
+    profiler: the matmul and scan autograd functions by name, the rest as aten ops."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step = layer.ours(fused_scan)
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            step()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    return {e.key: e.self_cpu_time_total / 1e3 / repeats
+            for e in sorted(events, key=lambda e: -e.self_cpu_time_total)
+            if e.self_cpu_time_total >= 0.01 * total}
+
+
+def _summary(runs: dict[str, Any]) -> str:
     parts = []
     for precision, run in runs.items():
         times = ", ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}"
@@ -184,9 +279,7 @@ def main() -> None:
         verdict = ", ".join(f"{k} {'n/a' if t['pass'] is None else 'PASS' if t['pass'] else 'FAIL'}"
                             for k, t in run["targets"].items())
         parts.append(f"[{precision}] {times} ms; {verdict}")
-    print(f"train_speed {device} B={args.batch} T={args.steps} N={size}: "
-          + " | ".join(parts) + f" -> {args.out}")
-
+    return " | ".join(parts)
 
 if __name__ == "__main__":
     main()

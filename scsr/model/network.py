@@ -8,7 +8,8 @@ bundle have the same layer names and weight keys.
 Two forward modes: float (training) and QAT (``quant=True``: every layer computed in the
 §4 integers of its scale, see :mod:`scsr.model.quant`; with straight-through gradients).
 Without feedback, layers run one after another over all timesteps (one matmul for all
-external inputs, then the fused scan); a layer with dense recurrence steps through time;
+external inputs, spike-sparse on CPU, see :mod:`scsr.model.spike_matmul`; then the fused
+scan); a layer with dense recurrence steps through time;
 feedback forces the literal ``for t: for layer:`` order.
 """
 
@@ -29,6 +30,7 @@ from golden_model.random_bundle import layer_names, topology
 from .neurons import LIFLayer
 from .quant import quantise_layer
 from .scan import NeuronParams, ScanMode
+from .spike_matmul import spike_matmul
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ class ScsrNet(nn.Module):
 
     # --- forward ----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, quant: bool = False, fused: bool = True) -> NetOutput:
-        """Run input spikes ``x`` ``(B, T, C)`` (0/1, any dtype); ``quant`` for QAT."""
+        """Run input spikes ``x`` ``(B, T, C)`` (0/1, any dtype); ``quant`` for QAT;
+        ``fused=False`` for the plain reference (per-step autograd loop, dense matmuls)."""
         xs = x.to(self.weights[0].dtype).transpose(0, 1)
         runs = [self.layer_run(k, quant) for k in range(len(self.names))]
         spikes = (self._timestep_major(xs, runs) if self.has_feedback
@@ -220,9 +223,14 @@ class ScsrNet(nn.Module):
             projections = [p for p, _ in self.incoming(name)]
             external = [p for p in projections if p.src != name]
             own = [p for p in projections if p.src == name]
-            current = xs.new_zeros((xs.shape[0], xs.shape[1], self.sizes[name]))
-            for p in external:
-                current = current + _delayed(history[p.src], p.delay) @ run.weights[p.weights].T
+            current: torch.Tensor | None = None  # no zeros + first term: one pass less
+            for p in external:  # binary spikes: spike-sparse on CPU (fused=False: dense)
+                spikes = _delayed(history[p.src], p.delay)
+                weight = run.weights[p.weights]
+                term = spike_matmul(spikes, weight) if fused else spikes @ weight.T
+                current = term if current is None else current + term
+            if current is None:
+                current = xs.new_zeros((xs.shape[0], xs.shape[1], self.sizes[name]))
             if not own:
                 history[name] = neuron.scan(current, run.params, run.mode, fused)
                 continue
