@@ -9,7 +9,7 @@ Two forward modes: float (training) and QAT (``quant=True``: every layer compute
 §4 integers of its scale, see :mod:`scsr.model.quant`; with straight-through gradients).
 Without feedback, layers run one after another over all timesteps (one matmul for all
 external inputs, spike-sparse on CPU, see :mod:`scsr.model.spike_matmul`; then the fused
-scan); a layer with dense recurrence steps through time;
+scan); a layer with dense recurrence, the recurrent scan (:mod:`scsr.model.scan_rec`);
 feedback forces the literal ``for t: for layer:`` order.
 """
 
@@ -30,6 +30,7 @@ from golden_model.random_bundle import layer_names, topology
 from .neurons import LIFLayer
 from .quant import quantise_layer
 from .scan import NeuronParams, ScanMode
+from .scan_rec import recurrent_scan, reference_recurrent_scan
 from .spike_matmul import spike_matmul
 
 
@@ -234,12 +235,11 @@ class ScsrNet(nn.Module):
             if not own:
                 history[name] = neuron.scan(current, run.params, run.mode, fused)
                 continue
-            state, out = neuron.initial_state(xs.shape[1]), []
-            for t in range(xs.shape[0]):
-                recurrent = sum(state.s @ run.weights[p.weights].T for p in own)
-                s, state = neuron(current[t] + recurrent, state, run.params, run.mode)
-                out.append(s)
-            history[name] = torch.stack(out)
+            # s[t-1] @ W.T for the own projections (delay 1): the fused kernel on CPU
+            scan = (recurrent_scan if fused and all(p.delay == 1 for p in own)
+                    else reference_recurrent_scan)
+            history[name] = scan(current, [run.weights[p.weights] for p in own],
+                                 run.params, run.mode)
         return {name: history[name] for name in self.names}
 
     def _timestep_major(self, xs: torch.Tensor, runs: list[_LayerRun]) -> dict[str, torch.Tensor]:

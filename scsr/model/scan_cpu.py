@@ -16,6 +16,13 @@ With ``a = dL/dI[t]``, ``b = dL/dv[t]`` and ``G = dL/ds[t]``::
     dα += a[t] I[t-1],  dβ += b[t] V[t-1],  dw_self += a[t] s[t-1],  dθ -= H'(t) G[t]
 
 (STE: rounding and saturation pass gradients unchanged.)
+
+Dense recurrence (:mod:`scsr.model.scan_rec`) is the same scan with one more input: the
+row's spikes at ``t-1`` through a full matrix ``W`` (``weight``), added to ``x[t]`` before
+the step (as the per-step loop adds it), summed over the fired neurons only (spikes are
+binary and sparse); backward, ``G[t]`` gains ``(a[t+1] @ W)``. One kernel serves both scans:
+``weight=None`` is a type of its own to numba, which compiles the recurrent lines out of
+that specialisation (measured: as fast as the kernels were before the option).
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 import torch
+
+from .spike_matmul_cpu import keep_torch_threads
+
+keep_torch_threads()  # before any kernel here: starting numba must not reset --threads
 
 #: Below this many neuron-steps a kernel runs on one thread: a parallel region costs a
 #: thread hand-off, which on a busy machine can be far more than the work itself.
@@ -33,11 +44,25 @@ _ZERO = np.float32(0.0)
 
 
 def _threads(work: int) -> None:
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if work >= _PARALLEL_MIN else 1)
+    """torch's thread count (``--threads``), or one for small work: more would oversubscribe
+    the cores that other processes' ``--threads 1`` runs were promised."""
+    wanted = min(numba.config.NUMBA_NUM_THREADS, torch.get_num_threads())
+    numba.set_num_threads(max(1, wanted) if work >= _PARALLEL_MIN else 1)
+
+
+@numba.njit(inline="always")
+def _rows_sum(coef, rows, out):
+    """``out = coef @ rows``, skipping zero coefficients (binary spikes: a sum of rows)."""
+    out[:] = _ZERO
+    for j in range(coef.shape[0]):
+        c = coef[j]
+        if c != _ZERO:
+            for k in range(out.shape[0]):
+                out[k] += c * rows[j, k]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _forward(x, alpha, beta, theta, w_self, quant, lo, hi, s, i_out, v_pre):
+def _forward(x, weight_t, alpha, beta, theta, w_self, quant, lo, hi, s, i_out, v_pre):
     steps, m_total = x.shape
     size = alpha.shape[0]
     for row in numba.prange(m_total // size):
@@ -45,13 +70,19 @@ def _forward(x, alpha, beta, theta, w_self, quant, lo, hi, s, i_out, v_pre):
         i = np.zeros(size, np.float32)
         v = np.zeros(size, np.float32)
         sp = np.zeros(size, np.float32)
+        rec = np.zeros(size, np.float32)
         for t in range(steps):
+            if weight_t is not None:  # x[t] + s[t-1] @ W.T (None: pruned at compile time)
+                _rows_sum(sp, weight_t, rec)
+                for k in range(size):
+                    rec[k] += x[t, base + k]
             for k in range(size):
                 m = base + k
                 d = i[k] * alpha[k]
                 if quant:
                     d = np.float32(np.floor(d + _HALF))
-                ik = (d + x[t, m]) + w_self[k] * sp[k]
+                xk = x[t, m] if weight_t is None else rec[k]
+                ik = (d + xk) + w_self[k] * sp[k]
                 if quant:
                     ik = min(max(ik, lo), hi)
                 d = v[k] * beta[k]
@@ -70,7 +101,8 @@ def _forward(x, alpha, beta, theta, w_self, quant, lo, hi, s, i_out, v_pre):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _backward(gs, i_all, v_pre, alpha, beta, theta, w_self, unit, slope, gx, ga, gb, gth, gw):
+def _backward(gs, i_all, v_pre, weight, alpha, beta, theta, w_self, unit, slope,
+              gx, ga, gb, gth, gw):
     steps, m_total = gs.shape
     size = alpha.shape[0]
     for row in numba.prange(m_total // size):
@@ -81,14 +113,19 @@ def _backward(gs, i_all, v_pre, alpha, beta, theta, w_self, unit, slope, gx, ga,
         db = np.zeros(size, np.float32)
         dth = np.zeros(size, np.float32)
         dw = np.zeros(size, np.float32)
+        rec = np.zeros(size, np.float32)
         for t in range(steps - 1, -1, -1):
+            if weight is not None:  # dL/ds[t] gains dL/dI[t+1] @ W
+                _rows_sum(a_next, weight, rec)
+                for k in range(size):
+                    rec[k] += gs[t, base + k]
             for k in range(size):
                 m = base + k
                 vp = v_pre[t, m]
                 h = (vp - theta[k]) * unit
                 q = _ONE + slope * abs(h)
                 surrogate = unit / (q * q)
-                g = gs[t, m] + w_self[k] * a_next[k]
+                g = (gs[t, m] if weight is None else rec[k]) + w_self[k] * a_next[k]
                 # Selects, not branches, so that the loop over k vectorises.
                 carry = beta[k] * b_next[k]  # no spike at t: the membrane carries over
                 b = surrogate * g + (_ZERO if vp > theta[k] else carry)
@@ -109,15 +146,22 @@ def _backward(gs, i_all, v_pre, alpha, beta, theta, w_self, unit, slope, gx, ga,
         gw[base:base + size] = dw
 
 
+def _matrix(weight: torch.Tensor | None) -> np.ndarray | None:
+    """The recurrent matrix as the kernels take it: C-contiguous float32 (or None)."""
+    return None if weight is None else weight.detach().float().contiguous().numpy()
+
+
 def forward(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor, theta: torch.Tensor,
-            w_self: torch.Tensor, quant: bool, lo: float, hi: float
+            w_self: torch.Tensor, quant: bool, lo: float, hi: float,
+            weight: torch.Tensor | None = None
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Spikes, ``I`` and ``v`` before the reset, all ``(T, B, N)`` float32."""
-    x = x.float()
+    """Spikes, ``I`` and ``v`` before the reset, all ``(T, B, N)`` float32; ``weight``
+    ``(N, N)`` adds ``s[t-1] @ weight.T`` to ``x[t]`` (dense recurrence)."""
+    x = x.float().contiguous()
     outs = [torch.empty_like(x) for _ in range(3)]
     _threads(x.numel())
-    _forward(x.reshape(x.shape[0], -1).numpy(), *(p.float().numpy() for p in
-                                                   (alpha, beta, theta, w_self)),
+    _forward(x.reshape(x.shape[0], -1).numpy(), _matrix(None if weight is None else weight.T),
+             *(p.float().numpy() for p in (alpha, beta, theta, w_self)),
              quant, np.float32(lo), np.float32(hi),
              *(o.reshape(x.shape[0], -1).numpy() for o in outs))
     return tuple(outs)  # type: ignore[return-value]
@@ -125,14 +169,15 @@ def forward(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor, theta: tor
 
 def backward(gs: torch.Tensor, i: torch.Tensor, v_pre: torch.Tensor, alpha: torch.Tensor,
              beta: torch.Tensor, theta: torch.Tensor, w_self: torch.Tensor, unit: float,
-             slope: float) -> tuple[torch.Tensor, ...]:
-    """``dL/dx`` ``(T, B, N)`` and the per-neuron gradients of α, β, θ, w_self ``(N,)``."""
+             slope: float, weight: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    """``dL/dx`` ``(T, B, N)`` and the per-neuron gradients of α, β, θ, w_self ``(N,)``
+    (``weight`` as in :func:`forward`; its own gradient is left to the caller)."""
     steps, batch, size = gs.shape
     flat = [t.float().reshape(steps, -1).numpy() for t in (gs, i, v_pre)]
     gx = torch.empty((steps, batch, size), dtype=torch.float32)
     _threads(gx.numel())
     per_neuron = [torch.empty(batch * size, dtype=torch.float32) for _ in range(4)]
-    _backward(*flat, *(p.numpy() for p in (alpha, beta, theta, w_self)),
+    _backward(*flat, _matrix(weight), *(p.numpy() for p in (alpha, beta, theta, w_self)),
               np.float32(unit), np.float32(slope), gx.reshape(steps, -1).numpy(),
               *(g.numpy() for g in per_neuron))
     return (gx, *(g.reshape(batch, size).sum(0) for g in per_neuron))
