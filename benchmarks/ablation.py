@@ -25,6 +25,9 @@ Built for one time-boxed run on a big machine:
   of seed 0 first), so a cut-short run still covers every variant. Run directories are
   resumed when they hold a checkpoint.
 
+``--merge A/ablation.json B/ablation.json --out DIR`` tables runs of the same recipe made by
+several invocations (CPU streams, GPU calls) together, each (dataset, variant, seed) once.
+
 Writes ``OUT/ablation.json`` (every run, sweep, picks, summary) and ``OUT/ablation.md``;
 run directories, bundles, job files and one log per run go to ``WORK/runs``, ``WORK/jobs``
 and ``WORK/logs`` (``--work``, default OUT); prints one line per run and a summary.
@@ -366,6 +369,47 @@ def markdown(record: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: What must agree between ablation records before their runs may share one table.
+MERGE_KEYS = ("settings", "epochs", "hidden", "bits", "picks")
+
+
+def merge(paths: list[str], out: Path) -> dict[str, Any]:
+    """One record (and ``ablation.json``/``.md`` in ``out``) from several runs of this
+    script with the same recipe, e.g. CPU streams or GPU calls that each ran some seeds.
+
+    A finished run replaces a partial or failed one of the same (dataset, variant, seed);
+    two finished ones, or records whose recipe differs, are refused by file and field."""
+    records = [(path, json.loads(Path(path).read_text())) for path in paths]
+    first_path, first = records[0]
+    runs: dict[tuple[str, str, int], dict[str, Any]] = {}
+    labels: list[str] = []
+    for path, record in records:
+        for key in MERGE_KEYS:
+            if record.get(key) != first.get(key):
+                raise SystemExit(f"{path}: {key}: {record.get(key)!r} differs from "
+                                 f"{first_path}'s {first.get(key)!r}; cannot merge")
+        labels += [label for label in record["datasets"].values() if label not in labels]
+        for run in record["runs"]:
+            key = (run["dataset"], run["variant"], run["seed"])
+            finished = "float_accuracy" in run and not run.get("partial")
+            if key in runs and finished and "float_accuracy" in runs[key] and not \
+                    runs[key].get("partial"):
+                raise SystemExit(f"{path}: runs: {'/'.join(map(str, key))} is finished in "
+                                 "two records; merge each run once")
+            if key not in runs or finished:
+                runs[key] = run
+    merged = {**first, "merged_from": paths, "runs": list(runs.values()),
+              "seconds": sum(record["seconds"] for _, record in records),
+              "jobs": "+".join(str(record["jobs"]) for _, record in records),
+              "sweep": [s for _, record in records for s in record["sweep"]]}
+    merged["table"] = summarise(merged["runs"], labels)
+    merged["markdown"] = markdown(merged)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "ablation.json", merged)
+    (out / "ablation.md").write_text(merged["markdown"])
+    return merged
+
+
 def dataset_label(path: str) -> str:
     """``sd``/``si`` for built-in splits, else the file name."""
     from scsr.data.store import load_dataset
@@ -408,10 +452,16 @@ def main() -> int:
     parser.add_argument("--sweep-until", type=float, default=None, metavar="S",
                         help="end of the sweep phase in seconds (default: deadline / 3)")
     parser.add_argument("--val-fraction", type=float, default=0.15, metavar="F")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="ABLATION.json",
+                        help="instead of training: one table from several records of the "
+                             "same recipe (written to --out)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker)
+    if args.merge:
+        print(merge(args.merge, Path(args.out))["markdown"])
+        return 0
     if not args.datasets:
         parser.error("give at least one DATASET.npz")
 

@@ -214,3 +214,38 @@ def test_gpu_plan_cuda_gate_accepts_a_correct_scan_and_names_a_wrong_gradient(mo
         x, p._replace(theta=OffByOnePercent.apply(p.theta)), mode))
     ok, why = gpu_plan.cuda_check()
     assert not ok and why.startswith("fused CUDA scan (float): gradient of theta differs")
+
+
+def _record(runs: list[dict], lr: float = 0.05) -> dict:
+    return {"datasets": {"a.npz": "d"}, "settings": {"lr": lr}, "epochs": 3, "hidden": "8",
+            "bits": "8,16,8", "picks": {}, "seconds": 10.0, "jobs": 1, "threads": 1,
+            "devices": {"cpu": 1}, "sweep": [], "runs": runs}
+
+
+def _run(variant: str, seed: int, acc: float, **extra) -> dict:
+    return {"dataset": "d", "variant": variant, "seed": seed, "float_accuracy": acc,
+            "fixed_accuracy": acc, "train_accuracy": 1.0, **extra}
+
+
+def test_merge_tables_runs_of_several_records_once_each(tmp_path) -> None:
+    one, two = tmp_path / "1.json", tmp_path / "2.json"
+    one.write_text(json.dumps(_record([_run("sr", 0, 0.5), _run("sr", 1, 0.1, partial=True)])))
+    two.write_text(json.dumps(_record([_run("sr", 1, 0.7), _run("ff", 0, 0.2)])))
+    merged = ablation.merge([str(one), str(two)], tmp_path / "m")
+    table = {r["variant"]: r for r in merged["table"]}
+    assert table["sr"]["seeds"] == 2 and table["sr"]["float_accuracy"]["mean"] == \
+        pytest.approx(60.0)
+    assert table["ff"]["seeds"] == 1
+    assert json.loads((tmp_path / "m" / "ablation.json").read_text())["table"] == \
+        merged["table"]
+
+
+def test_merge_refuses_other_recipes_and_runs_finished_twice(tmp_path) -> None:
+    one, two, three = (tmp_path / f"{k}.json" for k in (1, 2, 3))
+    one.write_text(json.dumps(_record([_run("sr", 0, 0.5)])))
+    two.write_text(json.dumps(_record([_run("sr", 1, 0.5)], lr=0.02)))
+    three.write_text(json.dumps(_record([_run("sr", 0, 0.6)])))
+    with pytest.raises(SystemExit, match=r"2.json: settings: .* differs"):
+        ablation.merge([str(one), str(two)], tmp_path / "m")
+    with pytest.raises(SystemExit, match="d/sr/0 is finished in two records"):
+        ablation.merge([str(one), str(three)], tmp_path / "m")
