@@ -31,23 +31,11 @@ import numba
 import numpy as np
 import torch
 
-from .spike_matmul_cpu import keep_torch_threads
+from .numba_threads import use_threads
 
-keep_torch_threads()  # before any kernel here: starting numba must not reset --threads
-
-#: Below this many neuron-steps a kernel runs on one thread: a parallel region costs a
-#: thread hand-off, which on a busy machine can be far more than the work itself.
-_PARALLEL_MIN = 1 << 20
 _HALF = np.float32(0.5)
 _ONE = np.float32(1.0)
 _ZERO = np.float32(0.0)
-
-
-def _threads(work: int) -> None:
-    """torch's thread count (``--threads``), or one for small work: more would oversubscribe
-    the cores that other processes' ``--threads 1`` runs were promised."""
-    wanted = min(numba.config.NUMBA_NUM_THREADS, torch.get_num_threads())
-    numba.set_num_threads(max(1, wanted) if work >= _PARALLEL_MIN else 1)
 
 
 @numba.njit(inline="always")
@@ -159,7 +147,7 @@ def forward(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor, theta: tor
     ``(N, N)`` adds ``s[t-1] @ weight.T`` to ``x[t]`` (dense recurrence)."""
     x = x.float().contiguous()
     outs = [torch.empty_like(x) for _ in range(3)]
-    _threads(x.numel())
+    use_threads(x.numel())
     _forward(x.reshape(x.shape[0], -1).numpy(), _matrix(None if weight is None else weight.T),
              *(p.float().numpy() for p in (alpha, beta, theta, w_self)),
              quant, np.float32(lo), np.float32(hi),
@@ -175,7 +163,7 @@ def backward(gs: torch.Tensor, i: torch.Tensor, v_pre: torch.Tensor, alpha: torc
     steps, batch, size = gs.shape
     flat = [t.float().reshape(steps, -1).numpy() for t in (gs, i, v_pre)]
     gx = torch.empty((steps, batch, size), dtype=torch.float32)
-    _threads(gx.numel())
+    use_threads(gx.numel())
     per_neuron = [torch.empty(batch * size, dtype=torch.float32) for _ in range(4)]
     _backward(*flat, _matrix(weight), *(p.numpy() for p in (alpha, beta, theta, w_self)),
               np.float32(unit), np.float32(slope), gx.reshape(steps, -1).numpy(),

@@ -86,14 +86,14 @@ def spike_matmul(x: torch.Tensor, weight: torch.Tensor, dense_above: float | Non
     (:data:`MIN_WORK`, :data:`MIN_ROW_WORK`); ``1.0`` and ``0`` send every binary float32
     CPU input through the sparse path (tests and the benchmark use that).
     """
-    dense_above = DENSE_ABOVE if dense_above is None else dense_above
-    work = x.numel() * weight.shape[0]
-    big = (work >= MIN_WORK and weight.numel() >= MIN_ROW_WORK if min_work is None
-           else work >= min_work)
     if x.device.type != "cpu" or weight.device.type != "cpu":
         return x @ weight.T
     from . import spike_matmul_cpu  # on CPU even when dense: it keeps torch's thread count
 
+    dense_above = DENSE_ABOVE if dense_above is None else dense_above
+    work = x.numel() * weight.shape[0]
+    big = (work >= MIN_WORK and weight.numel() >= MIN_ROW_WORK if min_work is None
+           else work >= min_work)
     if (x.dtype != torch.float32 or weight.dtype != torch.float32 or x.numel() == 0
             or not big or not sparse_enabled()):
         return x @ weight.T

@@ -31,34 +31,7 @@ import numba
 import numpy as np
 import torch
 
-#: Below this many multiply-adds a kernel runs on one thread: a parallel region costs a
-#: thread hand-off that can exceed the work on a busy machine.
-_PARALLEL_MIN = 1 << 20
-
-
-def keep_torch_threads() -> None:
-    """Start numba's thread pool now, then restore torch's thread count.
-
-    Why: numba's OpenMP threading layer shares libgomp with torch, and starting it (the
-    first parallel kernel or thread call) can reset torch's count to numba's default, every
-    core. Measured: ``torch.set_num_threads(1)``, ``torch.get_num_threads()``, then the first
-    numba call left torch at 2 threads (without the ``get`` it stayed at 1), so
-    ``--threads 1`` silently became 2. Once the pool runs, ``torch.set_num_threads`` sticks.
-    Called when this module is imported, before any kernel of this module runs.
-    """
-    threads = torch.get_num_threads()
-    numba.get_num_threads()
-    torch.set_num_threads(threads)
-
-
-keep_torch_threads()
-
-
-def _threads(work: int, threads: int) -> int:
-    """Run the next kernel on ``threads`` (one below :data:`_PARALLEL_MIN`); returns it."""
-    n = max(1, min(numba.config.NUMBA_NUM_THREADS, threads)) if work >= _PARALLEL_MIN else 1
-    numba.set_num_threads(n)
-    return n
+from .numba_threads import use_threads
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -150,7 +123,7 @@ def as_rows(x: torch.Tensor) -> Rows:
 def count(rows: Rows, threads: int) -> tuple[np.ndarray, int]:
     """Per-row non-zero counts, and how many entries are neither 0 nor 1."""
     counts = np.empty(rows.count, np.int64)
-    _threads(rows.base.size, threads)
+    use_threads(rows.base.size, threads)
     bad = _count(rows.base, rows.swap, counts)
     return counts, int(bad)
 
@@ -164,7 +137,7 @@ def gather(rows: Rows, weight: torch.Tensor, counts: np.ndarray, threads: int
     index = np.empty(int(offsets[-1]), np.int32)
     wt = weight.detach().t().contiguous()
     y = torch.empty((counts.shape[0], wt.shape[1]), dtype=torch.float32)
-    _threads(index.shape[0] * wt.shape[1], threads)
+    use_threads(index.shape[0] * wt.shape[1], threads)
     _gather(rows.base, rows.swap, wt.numpy(), offsets, index, y.numpy())
     return y, offsets, index
 
@@ -177,7 +150,7 @@ def scatter(grad_y: torch.Tensor, offsets: np.ndarray, index: np.ndarray, channe
     last block is padded with zero gradient columns so every block has the same width.
     """
     size = grad_y.shape[1]
-    count = _threads(index.shape[0] * size, threads)
+    count = use_threads(index.shape[0] * size, threads)
     width = -(-size // count)
     gy = grad_y.detach().float().contiguous()
     if width * count != size:
