@@ -57,6 +57,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scsr.cli.argtypes import setting  # noqa: E402
 from scsr.model.presets import variant_name  # noqa: E402
 
 VARIANTS = (("ff", False), ("rsnn", False), ("sr", False), ("scsr", False), ("scsr", True))
@@ -68,16 +69,10 @@ COST = {"ff": 1.0, "rsnn": 6.0, "sr": 1.3, "scsr": 1.4, "scsr+bip": 1.5}
 
 def parse_settings(text: str) -> dict[str, Any]:
     """``"lr=0.02 shift=4 hidden=[64,64]"`` → a settings dict (values parsed as JSON)."""
-    settings = {}
-    for item in shlex.split(text):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"ablation: setting {item!r} is not KEY=VALUE")
-        try:
-            settings[key] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key] = value
-    return settings
+    try:
+        return dict(setting(item) for item in shlex.split(text))
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"ablation: setting {exc}") from None
 
 
 def _write_json(path: Path, value: Any) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
 
 from golden_model.fixed import FixedPoint
 
@@ -60,3 +62,16 @@ def fixed_point(text: str) -> FixedPoint:
         return FixedPoint(*widths)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with a JSON value (``lr=0.02``, ``hidden=[64,64]``, ``normalise=false``);
+    a value that is not JSON is a string; ``-`` in the key reads as ``_``. Keys and types are
+    checked by whoever uses the setting (``TrainConfig.from_dict``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        return key.strip().replace("-", "_"), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip().replace("-", "_"), value

@@ -26,24 +26,11 @@ from scsr.cli.argtypes import (
     non_negative_int,
     positive_float,
     positive_int,
+    setting,
 )
 
 HELP = "train a model (BIP, QAT, DDP) into a run directory"
 _PRESETS = ("ff", "rsnn", "sr", "scsr")  # scsr.model.presets.PRESETS, without importing torch
-
-
-def _setting(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` with a JSON value (``lr=0.02``, ``hidden=[64,64]``, ``normalise=false``);
-    a value that is not JSON is a string. Keys and types are checked against the config."""
-    import json
-
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
-    try:
-        return key.strip().replace("-", "_"), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip().replace("-", "_"), value
 
 
 def _probability(text: str) -> float:
@@ -98,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="augmentation: add input spikes with probability P per bin")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                         help="where to train (default: auto = CUDA when present)")
-    parser.add_argument("--set", dest="settings", type=_setting, action="append", default=[],
+    parser.add_argument("--set", dest="settings", type=setting, action="append", default=[],
                         metavar="KEY=VALUE",
                         help="any other training setting (see docs/training.md), e.g. "
                              "--set intrinsic_lr=1.0; applied after --config, before the "
