@@ -58,6 +58,11 @@ class ScanMode(NamedTuple):
     unit: float = 1.0
     slope: float = 5.0
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The kernels' saturation range ``(s_min, s_max)``; unused (zeros) in float mode."""
+        return (float(self.quant.s_min), float(self.quant.s_max)) if self.quant else (0.0, 0.0)
+
 
 #: The float (training) mode with the default surrogate slope.
 FLOAT = ScanMode()
@@ -119,7 +124,7 @@ class _FusedScan(torch.autograd.Function):
     def forward(ctx, x, alpha, beta, theta, w_self, mode):  # type: ignore[override]
         kernels = _kernels(x.device)
         x = x.detach().contiguous()
-        lo, hi = (float(mode.quant.s_min), float(mode.quant.s_max)) if mode.quant else (0.0, 0.0)
+        lo, hi = mode.bounds
         params = [t.detach().contiguous().to(x.dtype) for t in (alpha, beta, theta, w_self)]
         s, i, v_pre = kernels.forward(x, *params, mode.quant is not None, lo, hi)
         ctx.save_for_backward(i, v_pre, *params)

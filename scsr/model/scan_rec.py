@@ -41,7 +41,7 @@ class _RecurrentScan(torch.autograd.Function):
         from . import scan_cpu
         x = x.detach().contiguous().float()
         weight = weight.detach().float().contiguous()
-        lo, hi = (float(mode.quant.s_min), float(mode.quant.s_max)) if mode.quant else (0.0, 0.0)
+        lo, hi = mode.bounds
         params = [t.detach().contiguous().float() for t in (alpha, beta, theta, w_self)]
         s, i, v_pre = scan_cpu.forward(x, *params, mode.quant is not None, lo, hi, weight)
         ctx.save_for_backward(s, i, v_pre, weight, *params)
