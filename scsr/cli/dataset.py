@@ -121,6 +121,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="speakers of a speaker-dependent set")
     build.add_argument("--test-variants", type=positive_int, default=12, metavar="N",
                        help="voice variants held out for test in a speaker-independent set")
+    build.add_argument("--train-draws", type=positive_int, default=1, metavar="K",
+                       help="K times the training renditions: draws 2..K are fresh "
+                            "renditions of the same training speakers; the test split stays "
+                            "that of the one-draw build, bit for bit (default: 1)")
     build.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="noise over the speech only and speed/tilt/noise-colour "
                             "perturbation of the training split (default: on for digits, "
@@ -166,7 +170,8 @@ def _run_build(args: argparse.Namespace) -> int:
     source = builtin.source_config(
         args.kind, split=args.split, train_per_class=args.train_per_class,
         test_per_class=args.test_per_class, seed=args.seed, snr_db=args.snr,
-        speakers=args.speakers, test_variants=args.test_variants, augment=args.augment)
+        speakers=args.speakers, test_variants=args.test_variants, augment=args.augment,
+        train_draws=args.train_draws)
     config = build.builtin_config(source, _encoding(args, builtin.DEFAULT_RATE[args.kind]),
                                   args.features)
     short = {"speaker-dependent": "sd", "speaker-independent": "si"}[args.split]

@@ -58,12 +58,12 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _work(job: tuple[int, dict[str, Any], dict[str, Any]]) -> tuple[Any, ...]:
+def _work(job: tuple[dict[str, Any], dict[str, Any]]) -> tuple[Any, ...]:
     """Worker body: one rendition; a user error travels back as a tuple (ScsrError does not
     survive pickling)."""
-    index, item, config = job
+    item, config = job
     try:
-        return ("ok", *builtin.make_item(index, item, config))
+        return ("ok", *builtin.make_item(item, config))
     except ScsrError as exc:
         return ("error", exc.where, exc.field, exc.problem)
 
@@ -72,7 +72,7 @@ def build_builtin(config: dict[str, Any], workers: int = 2, progress: bool = Tru
     """Render and encode every item of ``config``'s plan; ``workers`` processes in parallel."""
     builtin.espeak_version()  # fail early, with install advice, if espeak-ng is missing
     items = builtin.plan(config["source"])
-    jobs = [(i, item, config) for i, item in enumerate(items)]
+    jobs = [(item, config) for item in items]
     bar = tqdm(total=len(jobs), unit="utt", desc=f"build {config['source']['kind']}",
                disable=not progress, leave=False)
     results = []

@@ -71,12 +71,15 @@ ESPEAK_INSTALL = "install it with 'apt-get install espeak-ng' (or run 'make setu
 def source_config(kind: str, *, split: str = "speaker-dependent", train_per_class: int = 300,
                   test_per_class: int = 60, seed: int = 0,
                   snr_db: tuple[float, float] | None = (20.0, 40.0), speakers: int = 16,
-                  test_variants: int = 12, augment: bool | None = None) -> dict[str, Any]:
+                  test_variants: int = 12, augment: bool | None = None,
+                  train_draws: int = 1) -> dict[str, Any]:
     """The ``source`` part of a built-in build config, checked.
 
     ``augment`` (default: on for digits, off for letters) adds ``noise_over: "speech"`` and
     the training perturbations of :data:`DIGITS_AUGMENT`; off, the keys are absent and the
     build is the original one (hence the same cache key as before they existed).
+    ``train_draws`` > 1 multiplies the training renditions (:func:`plan`); the key is
+    absent at 1 for the same reason.
     """
     if kind not in KINDS:
         raise ScsrError("--kind", "", f"{kind!r} is not one of {tuple(KINDS)}")
@@ -90,9 +93,11 @@ def source_config(kind: str, *, split: str = "speaker-dependent", train_per_clas
     if not 1 <= speakers <= len(VOICES) * len(VARIANTS):
         raise ScsrError("--speakers", "", f"{speakers} is outside "
                                           f"[1, {len(VOICES) * len(VARIANTS)}]")
-    extra: dict[str, Any] = {}
+    if train_draws < 1:
+        raise ScsrError("--train-draws", "", f"{train_draws} is not a positive count")
+    extra: dict[str, Any] = {} if train_draws == 1 else {"train_draws": train_draws}
     if augment if augment is not None else kind == "digits":
-        extra = {"noise_over": "speech", "augment": {
+        extra |= {"noise_over": "speech", "augment": {
             k: list(v) for k, v in DIGITS_AUGMENT.items()}}
     return {**extra, "kind": kind, "split": split, "train_per_class": train_per_class,
             "test_per_class": test_per_class, "seed": seed,
@@ -124,29 +129,51 @@ def plan(source: dict[str, Any]) -> list[dict[str, Any]]:
     A rendition never repeats: the same speaker, text, rate, pitch and amplitude are drawn
     at most once in the whole set, so a speaker-dependent test item is never a train item
     with only new noise.
+
+    With ``train_draws`` K > 1, draws 1 .. K-1 add that many more training renditions per
+    class, from the same training speakers but from their own random stream (``(seed, 5,
+    draw)``), after those of draw 0. Draw 0 and the test split stay the items, noise and
+    perturbations of the one-draw build bit for bit, so test results stay comparable.
+    Each item's ``stream`` seeds its noise and perturbation.
     """
-    rng = np.random.default_rng([int(source["seed"]), 2])
     classes = KINDS[source["kind"]]
     pools = dict(zip(("train", "test"), speaker_pools(source), strict=True))
     seen: set[tuple[Any, ...]] = set()
+    rng = np.random.default_rng([int(source["seed"]), 2])
+    first = {split: _draw(rng, source, classes, pools[split], split, seen)
+             for split in ("train", "test")}
+    items = first["train"] + first["test"]
+    for index, item in enumerate(items):
+        item["stream"] = [index]
+    extra = []
+    for draw in range(1, int(source.get("train_draws", 1))):
+        rng = np.random.default_rng([int(source["seed"]), 5, draw])
+        more = _draw(rng, source, classes, pools["train"], "train", seen)
+        for index, item in enumerate(more):
+            item["stream"] = [index, draw]
+        extra += more
+    return first["train"] + extra + first["test"]
+
+
+def _draw(rng: np.random.Generator, source: dict[str, Any], classes: tuple[str, ...],
+          pool: list[str], split: str, seen: set[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """``source[f"{split}_per_class"]`` new renditions per class from ``pool`` (class-major),
+    none of them in ``seen``, which they join."""
     items = []
-    for split in ("train", "test"):
-        for label, text in enumerate(classes):
-            for _ in range(int(source[f"{split}_per_class"])):
-                while True:
-                    key = (pools[split][int(rng.integers(len(pools[split])))], text,
-                           int(rng.integers(source["rate_wpm"][0], source["rate_wpm"][1] + 1)),
-                           int(rng.integers(source["pitch"][0], source["pitch"][1] + 1)),
-                           int(rng.integers(source["amplitude"][0],
-                                            source["amplitude"][1] + 1)))
-                    if key not in seen:
-                        break
-                seen.add(key)
-                snr = (None if source["snr_db"] is None
-                       else float(rng.uniform(*source["snr_db"])))
-                items.append({"split": split, "label": label, "speaker": key[0],
-                              "text": key[1], "rate_wpm": key[2], "pitch": key[3],
-                              "amplitude": key[4], "snr_db": snr})
+    for label, text in enumerate(classes):
+        for _ in range(int(source[f"{split}_per_class"])):
+            while True:
+                key = (pool[int(rng.integers(len(pool)))], text,
+                       int(rng.integers(source["rate_wpm"][0], source["rate_wpm"][1] + 1)),
+                       int(rng.integers(source["pitch"][0], source["pitch"][1] + 1)),
+                       int(rng.integers(source["amplitude"][0], source["amplitude"][1] + 1)))
+                if key not in seen:
+                    break
+            seen.add(key)
+            snr = None if source["snr_db"] is None else float(rng.uniform(*source["snr_db"]))
+            items.append({"split": split, "label": label, "speaker": key[0], "text": key[1],
+                          "rate_wpm": key[2], "pitch": key[3], "amplitude": key[4],
+                          "snr_db": snr})
     return items
 
 
@@ -206,31 +233,29 @@ def add_noise(samples: np.ndarray, voiced: int, snr_db: float | None,
     return noisy
 
 
-def perturbation(index: int, item: dict[str, Any], source: dict[str, Any]
-                 ) -> tuple[float, float, str]:
-    """``(speed, tilt, noise colour)`` of one rendition: drawn from ``(seed, 4, index)`` for a
-    training item of an augmented build, ``(1, 0, "white")`` otherwise."""
+def perturbation(item: dict[str, Any], source: dict[str, Any]) -> tuple[float, float, str]:
+    """``(speed, tilt, noise colour)`` of one rendition: drawn from ``(seed, 4, *stream)``
+    for a training item of an augmented build, ``(1, 0, "white")`` otherwise."""
     augment = source.get("augment")
     if not augment or item["split"] != "train":
         return 1.0, 0.0, "white"
-    rng = np.random.default_rng([int(source["seed"]), 4, index])
+    rng = np.random.default_rng([int(source["seed"]), 4, *item["stream"]])
     colours = augment["noise_colours"]
     return (float(rng.uniform(*augment["speed"])), float(rng.uniform(*augment["tilt"])),
             str(colours[int(rng.integers(len(colours)))]))
 
 
-def make_item(index: int, item: dict[str, Any], config: dict[str, Any]
-              ) -> tuple[np.ndarray, np.ndarray]:
+def make_item(item: dict[str, Any], config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Render, perturb, prepare, add noise, and run the front end and encoder:
     ``(frames, spikes)``.
 
     Speed is applied by declaring the audio ``speed`` times faster than it is (rounded to
     100 Hz, so resampling stays a cheap rational ratio), before :func:`prepare` trims it.
-    The generators are seeded by (seed, index), so results do not depend on which worker
+    The generators are seeded by (seed, stream), so results do not depend on which worker
     process did the work.
     """
     source = config["source"]
-    speed, tilt, colour = perturbation(index, item, source)
+    speed, tilt, colour = perturbation(item, source)
     samples, rate = render(item)
     if speed != 1.0:
         rate = round(rate * speed / 100.0) * 100
@@ -238,7 +263,7 @@ def make_item(index: int, item: dict[str, Any], config: dict[str, Any]
     voiced = int(np.flatnonzero(prepared)[-1]) + 1 if np.any(prepared) else 0
     if tilt != 0.0 and voiced > 1:
         prepared[1:voiced] -= tilt * prepared[:voiced - 1].copy()
-    rng = np.random.default_rng([int(source["seed"]), 3, index])
+    rng = np.random.default_rng([int(source["seed"]), 3, *item["stream"]])
     frames = features(add_noise(prepared, voiced, item["snr_db"], rng, colour,
                                 source.get("noise_over") == "speech"), config)
     return frames, encoders.encode(frames, config["encoder"])

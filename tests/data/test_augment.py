@@ -51,8 +51,8 @@ def test_white_noise_over_the_clip_is_the_original_draw():
 def test_perturbations_are_drawn_per_item_for_training_items_only():
     source = builtin.source_config("digits", train_per_class=2, test_per_class=1)
     items = builtin.plan(source)
-    draws = [builtin.perturbation(i, item, source) for i, item in enumerate(items)]
-    assert draws == [builtin.perturbation(i, item, source) for i, item in enumerate(items)]
+    draws = [builtin.perturbation(item, source) for item in items]
+    assert draws == [builtin.perturbation(item, source) for item in items]
     train = [d for d, item in zip(draws, items, strict=True) if item["split"] == "train"]
     test = [d for d, item in zip(draws, items, strict=True) if item["split"] == "test"]
     assert test == [(1.0, 0.0, "white")] * 10
@@ -61,7 +61,7 @@ def test_perturbations_are_drawn_per_item_for_training_items_only():
                and augment["tilt"][0] <= t <= augment["tilt"][1] for s, t, _ in train)
     assert len({d for d in train}) == len(train)
     plain = builtin.source_config("digits", augment=False)
-    assert builtin.perturbation(0, items[0], plain) == (1.0, 0.0, "white")
+    assert builtin.perturbation(items[0], plain) == (1.0, 0.0, "white")
 
 
 def test_channel_mean_normalisation_removes_gain_and_band_gains():

@@ -82,6 +82,28 @@ def test_speaker_dependent_split_shares_speakers_but_no_rendition():
     assert {i["speaker"] for i in items if i["split"] == "test"} <= set(train)
 
 
+def test_more_training_draws_keep_the_one_draw_set_and_add_new_renditions(tmp_path):
+    one = tiny("letters", split="speaker-independent", train=1, test=1)
+    source = builtin.source_config("letters", split="speaker-independent", train_per_class=1,
+                                   test_per_class=1, seed=3, snr_db=(10.0, 30.0),
+                                   test_variants=5, train_draws=3)
+    three = {**one, "source": source}
+    assert build.config_hash(one) != build.config_hash(three)
+    base = build.build_builtin(one, 2, False)
+    more = build.build_builtin(three, 2, False)
+    assert np.array_equal(more.test_spikes, base.test_spikes)  # the same test split, bit for bit
+    assert np.array_equal(more.test_features, base.test_features)
+    assert np.array_equal(more.train_spikes[:26], base.train_spikes)  # draw 1 first
+    assert more.train_labels.tolist() == list(range(26)) * 3
+    key = ("speaker", "text", "rate_wpm", "pitch", "amplitude")
+    items = builtin.plan(source)
+    assert len({tuple(i[k] for k in key) for i in items}) == len(items)  # no repeats
+    assert {i["speaker"] for i in items if i["split"] == "train"} <= set(
+        builtin.speaker_pools(source)[0])
+    assert not any(np.array_equal(more.train_spikes[i], more.train_spikes[i + 26])
+                   for i in range(26))
+
+
 def test_cached_rebuild_copies_the_same_bytes(tmp_path):
     config = tiny("digits", train=1, test=1)
     calls = []
@@ -122,7 +144,7 @@ def test_encode_wav_reproduces_the_dataset_encoding(tmp_path, front_end, encoder
 
     assert np.array_equal(spoken(10 + 7), dataset.test_spikes[7])  # test: not perturbed
     # a training rendition is perturbed (speed, tilt), so the plain recording differs
-    assert builtin.perturbation(7, builtin.plan(config["source"])[7], config["source"])[:2] \
+    assert builtin.perturbation(builtin.plan(config["source"])[7], config["source"])[:2] \
         != (1.0, 0.0)
     assert not np.array_equal(spoken(7), dataset.train_spikes[7])
 
