@@ -53,6 +53,10 @@ class TrainConfig:
         Before the first epoch, each layer's initial weights are rescaled so that it fires
         at this mean rate on the first training batch (:meth:`scsr.model.ScsrNet.calibrate`);
         0 keeps ``weight_gain / sqrt(fan_in)`` as it is.
+    grad_clip : float
+        Rescale the gradient of each step to at most this global L2 norm (0: off). A
+        guard against the rare step that throws α, β or θ far out, after which a run
+        diverges instead of recovering.
     rate_reg : float
         Weight of a penalty on hidden layers whose mean firing rate leaves
         ``[rate_low, rate_high]`` (spikes per neuron per step); keeps gradients alive.
@@ -88,6 +92,7 @@ class TrainConfig:
     normalise: bool = True
     intrinsic_lr: float = 0.1
     init_rate: float = 0.05
+    grad_clip: float = 0.0
     rate_reg: float = 0.0
     rate_low: float = 0.01
     rate_high: float = 0.2

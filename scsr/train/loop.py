@@ -226,6 +226,8 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             finite = bool(torch.isfinite(loss)) and all(
                 bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
             _stop_unless(ctx, finite, config, epoch, b, "loss or gradients")
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             optimizer.step()
             _stop_unless(ctx, all(bool(torch.isfinite(p).all()) for p in params), config,
                          epoch, b, "parameters")

@@ -189,3 +189,22 @@ def test_ddp_two_processes_match_one(dataset, tmp_path) -> None:
     for key in a:
         torch.testing.assert_close(b[key], a[key], rtol=1e-3, atol=1e-4, msg=key)
 
+
+
+def test_grad_clip_rescales_only_steps_above_the_bound(scsr, dataset, trained, tmp_path
+                                                       ) -> None:
+    """A bound no gradient reaches changes nothing, bit for bit; a tiny one slows every
+    step (Adam's update of a 1e-12-norm gradient is ≈ 1e-4 of a normal one)."""
+    args = ("--epochs", "3", "--seed", "5", *SMALL)
+    loose = scsr("train", dataset, "--out", tmp_path / "loose", "--set", "grad_clip=1e9",
+                 *args)
+    tight = scsr("train", dataset, "--out", tmp_path / "tight", "--set", "grad_clip=1e-12",
+                 *args)
+    assert loose.returncode == 0 and tight.returncode == 0, loose.stderr + tight.stderr
+    base, same, slow = (_model_tensors(r) for r in (trained, tmp_path / "loose",
+                                                    tmp_path / "tight"))
+    assert all(torch.equal(base[k], same[k]) for k in base)
+    assert not all(torch.equal(base[k], slow[k]) for k in base)
+    loss = [json.loads((r / "metrics.json").read_text())["epochs"][-1]["train_loss"]
+            for r in (trained, tmp_path / "tight")]
+    assert loss[1] > loss[0] + 0.1, loss  # hardly trained
