@@ -53,6 +53,11 @@ class TrainConfig:
         Before the first epoch, each layer's initial weights are rescaled so that it fires
         at this mean rate on the first training batch (:meth:`scsr.model.ScsrNet.calibrate`);
         0 keeps ``weight_gain / sqrt(fan_in)`` as it is.
+    ema : float
+        Keep an exponential moving average of the parameters with this decay per step (0:
+        off; 0.999 averages over about a thousand steps). The average is what is evaluated,
+        checkpointed as ``model`` and exported; it smooths the step-to-step swings of
+        accuracy on unseen speakers.
     grad_clip : float
         Rescale the gradient of each step to at most this global L2 norm (0: off). A
         guard against the rare step that throws α, β or θ far out, after which a run
@@ -92,6 +97,7 @@ class TrainConfig:
     normalise: bool = True
     intrinsic_lr: float = 0.1
     init_rate: float = 0.05
+    ema: float = 0.0
     grad_clip: float = 0.0
     rate_reg: float = 0.0
     rate_low: float = 0.01

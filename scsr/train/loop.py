@@ -7,6 +7,9 @@
 - Determinism: initialisation, shuffling and augmentation draw from generators seeded by
   ``seed`` and the epoch/batch index, so a run resumed from a checkpoint continues exactly
   as an uninterrupted one, and DDP with ``P`` processes sees the same batches as one process.
+- With ``ema`` > 0 an exponential moving average of the parameters is kept beside them;
+  it is what gets evaluated, checkpointed as ``model`` and exported (the trained
+  parameters travel as ``trained_model``, for ``--resume``).
 - After every epoch rank 0 evaluates the test split (float and fixed point) and replaces
   ``checkpoint.pt``, ``metrics.json``/``.csv`` and ``curve.png`` atomically. A non-finite
   loss or gradient stops the run with a clear error; the last good checkpoint stays.
@@ -184,12 +187,18 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
     optimizer = torch.optim.Adam(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=max(config.epochs, 1), eta_min=0.05 * config.lr)
+    average = (torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
+        if config.ema > 0 else None)
     rows: list[dict[str, Any]] = []
     start = 0
     if resume:
         state = load_checkpoint(checkpoint_path)
         check_matches(state, dataset, str(checkpoint_path))
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state["trained_model" if average else "model"])
+        if average is not None:
+            average.module.load_state_dict(state["model"])
+            average.n_averaged.fill_(int(state["ema_steps"]))
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, rows = int(state["epoch"]), list(state["metrics"])
@@ -231,6 +240,8 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             optimizer.step()
             _stop_unless(ctx, all(bool(torch.isfinite(p).all()) for p in params), config,
                          epoch, b, "parameters")
+            if average is not None:
+                average.update_parameters(model)
             correct = int((counts.argmax(1) == y).sum())
             totals = [totals[0] + loss.item() * len(y), totals[1] + correct, totals[2] + len(y)]
             bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}",
@@ -239,19 +250,22 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
         scheduler.step()
         totals = ddp.all_sum(ctx, totals)
         if ctx.main:
+            judged = model if average is None else average.module
             row = {
                 "epoch": epoch + 1, "mode": "qat" if quant else "float",
                 "train_loss": totals[0] / totals[2], "train_accuracy": totals[1] / totals[2],
-                "test_accuracy_float": evaluate(model, dataset.test_spikes,
+                "test_accuracy_float": evaluate(judged, dataset.test_spikes,
                                                 dataset.test_labels, False, ctx.device),
-                "test_accuracy_fixed": evaluate(model, dataset.test_spikes,
+                "test_accuracy_fixed": evaluate(judged, dataset.test_spikes,
                                                 dataset.test_labels, True, ctx.device),
                 "lr": optimizer.param_groups[0]["lr"],
                 "seconds": round(time.perf_counter() - began, 3),
             }
             rows.append(row)
+            averaged = {} if average is None else {
+                "trained_model": model.state_dict(), "ema_steps": int(average.n_averaged)}
             save_checkpoint(checkpoint_path, {
-                "epoch": epoch + 1, "model": model.state_dict(),
+                "epoch": epoch + 1, "model": judged.state_dict(), **averaged,
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "model_config": cfg.to_dict(), "train_config": config.to_dict(),
                 "classes": [str(c) for c in dataset.classes],

@@ -208,3 +208,23 @@ def test_grad_clip_rescales_only_steps_above_the_bound(scsr, dataset, trained, t
     loss = [json.loads((r / "metrics.json").read_text())["epochs"][-1]["train_loss"]
             for r in (trained, tmp_path / "tight")]
     assert loss[1] > loss[0] + 0.1, loss  # hardly trained
+
+
+def test_ema_is_what_gets_judged_and_resumes_bit_exactly(scsr, dataset, tmp_path) -> None:
+    args = ("--epochs", "3", "--seed", "5", "--set", "ema=0.9", *SMALL)
+    full = scsr("train", dataset, "--out", tmp_path / "full", *args)
+    assert full.returncode == 0, full.stderr
+    part = scsr("train", dataset, "--out", tmp_path / "part", "--stop-after", "2", *args)
+    again = scsr("train", "--out", tmp_path / "part", "--resume", "--threads", "1")
+    assert part.returncode == 0 and again.returncode == 0, part.stderr + again.stderr
+    states = [load_checkpoint(tmp_path / r / "checkpoint.pt") for r in ("full", "part")]
+    for key in ("model", "trained_model"):
+        for name, value in states[0][key].items():
+            assert torch.equal(value, states[1][key][name]), (key, name)
+    assert states[0]["ema_steps"] == states[1]["ema_steps"] > 0
+    averaged, trained = states[0]["model"], states[0]["trained_model"]
+    assert not all(torch.equal(averaged[k], trained[k]) for k in averaged)
+    from scsr.export import load_run
+
+    model, _ = load_run(tmp_path / "full")  # export and predict take the average
+    assert all(torch.equal(v, averaged[k]) for k, v in model.state_dict().items())
