@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden_model.errors import ScsrError
 from scsr.data import builtin, encoders
 from scsr.data.store import Dataset, load_dataset, save_dataset
 
@@ -111,6 +112,13 @@ def test_strip_features_reencodes_exactly_like_a_build(tmp_path) -> None:
             getattr(data, f"{name}_features"), encoders.encoder_defaults("rate")))
     strip_features.strip(src, dst)  # no encoder: the spikes stay as they were
     assert np.array_equal(load_dataset(dst).train_spikes, data.train_spikes)
+    strip_features.strip(src, dst, "rate", {"max_rate": 1.0})
+    doubled = {**encoders.encoder_defaults("rate"), "max_rate": 1.0}
+    assert load_dataset(dst).config["encoder"] == doubled
+    assert np.array_equal(load_dataset(dst).test_spikes,
+                          encoders.encode(data.test_features, doubled))
+    with pytest.raises(ScsrError, match="max_rat"):
+        strip_features.strip(src, dst, None, {"max_rat": 1.0})
 
 
 def test_strip_features_refuses_to_reencode_without_features(tmp_path) -> None:
