@@ -62,6 +62,11 @@ class ModelConfig:
         constant current ``c`` settles ``v`` near ``c`` whatever the τ's. A pure
         reparametrisation: :meth:`ScsrNet.effective` folds it into the weights that QAT and
         export quantise. Off by default so checkpoints written before it load unchanged.
+    self_bound : float
+        When > 0, the effective ``w_self`` is capped at ``self_bound · θ``: a neuron whose
+        own spike alone exceeds θ fires every step from its first spike on, and the
+        gradient through that self-loop is what made training jump (docs/training.md). Off
+        by default so checkpoints written before it load unchanged.
     bits : tuple of int
         ``(weight_bits, state_bits, decay_bits)`` used by the QAT forward.
     """
@@ -85,6 +90,7 @@ class ModelConfig:
     weight_gain: float = 3.0
     slope: float = 5.0
     normalise: bool = False
+    self_bound: float = 0.0
     bits: tuple[int, int, int] = (8, 16, 8)
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,14 +168,17 @@ class ScsrNet(nn.Module):
     def effective(self, index: int) -> tuple[list[torch.Tensor], NeuronParams]:
         """The float weights into layer ``index`` (manifest order) and its neuron parameters
         as the §3 dynamics see them: with ``normalise`` the per-neuron input gain
-        ``(1-α)(1-β)`` is folded into the weights and ``w_self`` (what QAT and export use)."""
+        ``(1-α)(1-β)`` is folded into the weights and ``w_self``, and ``self_bound`` caps
+        the result (what QAT and export use)."""
         p = self.neurons[index].params()
         weights = [w for _, w in self.incoming(self.names[index])]
-        if not self.config.normalise:
-            return weights, p
-        gain = (1 - p.alpha) * (1 - p.beta)
-        return ([w * gain[:, None] for w in weights],
-                p._replace(w_self=p.w_self * gain))
+        if self.config.normalise:
+            gain = (1 - p.alpha) * (1 - p.beta)
+            weights = [w * gain[:, None] for w in weights]
+            p = p._replace(w_self=p.w_self * gain)
+        if self.config.self_bound > 0:
+            p = p._replace(w_self=torch.minimum(p.w_self, self.config.self_bound * p.theta))
+        return weights, p
 
     def layer_run(self, index: int, quant: bool) -> _LayerRun:
         """Weights and neuron parameters of layer ``index``, float or quantised (QAT)."""

@@ -46,6 +46,9 @@ class TrainConfig:
     normalise : bool
         Scale each neuron's synaptic input by ``(1-α)(1-β)`` (unit steady-state gain; see
         :class:`scsr.model.ModelConfig`); export folds it into the quantised weights.
+    self_bound : float
+        Cap each neuron's effective ``w_self`` at this multiple of its θ (0: no cap; see
+        :class:`scsr.model.ModelConfig`).
     intrinsic_lr : float
         Learning rate of α, β, θ and ``w_self`` as a fraction of ``lr`` (they move ``v`` far
         more per step than any single weight does).
@@ -95,6 +98,7 @@ class TrainConfig:
     weight_gain: float = 2.0
     slope: float = 5.0
     normalise: bool = True
+    self_bound: float = 0.0
     intrinsic_lr: float = 0.1
     init_rate: float = 0.05
     ema: float = 0.0

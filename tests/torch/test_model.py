@@ -45,6 +45,28 @@ def test_qat_forward_is_the_exported_bundle(name: str) -> None:
     assert np.array_equal(torch_int.simulate(bundle, x.numpy()).counts, golden.counts)
 
 
+def test_self_bound_caps_w_self_in_training_qat_and_export() -> None:
+    """Self weights pushed far above θ are capped at ``self_bound · θ`` wherever the model is
+    seen: the float dynamics, the QAT forward and the exported bundle (bit-exact)."""
+    net = _net("scsr", normalise=True, weight_gain=12.0, self_bound=0.5)
+    with torch.no_grad():
+        for layer in net.neurons:
+            layer.w_self[::2] = 50.0
+    _, p = net.effective(0)
+    theta = net.neurons[0].params().theta
+    torch.testing.assert_close(p.w_self[::2], 0.5 * theta[::2])
+    assert bool((p.w_self[1::2] < 0.5 * theta[1::2]).all())
+    x = _input()
+    with torch.no_grad():
+        out = net(x, quant=True)
+    bundle = to_bundle(net, net.config.fixed_point, list("abcd"), 30)
+    golden = simulate(bundle, x.numpy(), trace=True)
+    assert np.array_equal(out.counts.numpy().astype(np.int32), golden.counts)
+    for layer in net.names:
+        assert np.array_equal(out.spikes[layer].numpy().transpose(1, 0, 2).astype(np.uint8),
+                              golden.spikes[layer]), layer
+
+
 @pytest.mark.parametrize("quant", [False, True])
 def test_fused_network_gradients_match_per_step_loop(quant: bool) -> None:
     net = _net("scsr")
