@@ -24,6 +24,20 @@ def _input(batch: int = 5, steps: int = 30, channels: int = 12) -> torch.Tensor:
             < 0.2).to(torch.uint8)
 
 
+def _assert_qat_is_the_bundle(net: ScsrNet, x: torch.Tensor):
+    """The QAT forward's counts and every layer's spikes equal the golden model's on the
+    exported bundle; returns ``(bundle, golden result)``."""
+    with torch.no_grad():
+        out = net(x, quant=True)
+    bundle = to_bundle(net, net.config.fixed_point, list("abcd"), 30)
+    golden = simulate(bundle, x.numpy(), trace=True)
+    assert np.array_equal(out.counts.numpy().astype(np.int32), golden.counts)
+    for layer in net.names:
+        assert np.array_equal(out.spikes[layer].numpy().transpose(1, 0, 2).astype(np.uint8),
+                              golden.spikes[layer]), layer
+    return bundle, golden
+
+
 @pytest.mark.parametrize("name", [*PRESETS, "feedback", "normalised"])
 def test_qat_forward_is_the_exported_bundle(name: str) -> None:
     """The QAT forward computes the §4 integers: its spikes equal the golden model's on the
@@ -33,14 +47,7 @@ def test_qat_forward_is_the_exported_bundle(name: str) -> None:
                "normalised": dict(normalise=True, weight_gain=12.0, feedback=True)}
     net = _net("scsr", **special[name]) if name in special else _net(name)
     x = _input()
-    with torch.no_grad():
-        out = net(x, quant=True)
-    bundle = to_bundle(net, net.config.fixed_point, list("abcd"), 30)
-    golden = simulate(bundle, x.numpy(), trace=True)
-    assert np.array_equal(out.counts.numpy().astype(np.int32), golden.counts)
-    for layer in net.names:
-        assert np.array_equal(out.spikes[layer].numpy().transpose(1, 0, 2).astype(np.uint8),
-                              golden.spikes[layer]), layer
+    bundle, golden = _assert_qat_is_the_bundle(net, x)
     assert golden.spikes["h1"].any() and golden.spikes["h2"].any()
     assert np.array_equal(torch_int.simulate(bundle, x.numpy()).counts, golden.counts)
 
@@ -56,15 +63,7 @@ def test_self_bound_caps_w_self_in_training_qat_and_export() -> None:
     theta = net.neurons[0].params().theta
     torch.testing.assert_close(p.w_self[::2], 0.5 * theta[::2])
     assert bool((p.w_self[1::2] < 0.5 * theta[1::2]).all())
-    x = _input()
-    with torch.no_grad():
-        out = net(x, quant=True)
-    bundle = to_bundle(net, net.config.fixed_point, list("abcd"), 30)
-    golden = simulate(bundle, x.numpy(), trace=True)
-    assert np.array_equal(out.counts.numpy().astype(np.int32), golden.counts)
-    for layer in net.names:
-        assert np.array_equal(out.spikes[layer].numpy().transpose(1, 0, 2).astype(np.uint8),
-                              golden.spikes[layer]), layer
+    _assert_qat_is_the_bundle(net, _input())
 
 
 @pytest.mark.parametrize("quant", [False, True])
