@@ -56,6 +56,10 @@ class TrainConfig:
         Before the first epoch, each layer's initial weights are rescaled so that it fires
         at this mean rate on the first training batch (:meth:`scsr.model.ScsrNet.calibrate`);
         0 keeps ``weight_gain / sqrt(fan_in)`` as it is.
+    adam_beta2 : float
+        Adam's second-moment decay. After a quiet stretch a sudden gradient spike moves a
+        parameter by up to ``(1-β1)/sqrt(1-β2)`` times lr (3.2 at 0.999, 1.0 at 0.99): the
+        lower value bounds those jumps.
     ema : float
         Keep an exponential moving average of the parameters with this decay per step (0:
         off; 0.999 averages over about a thousand steps). The average is what is evaluated,
@@ -101,6 +105,7 @@ class TrainConfig:
     self_bound: float = 0.0
     intrinsic_lr: float = 0.1
     init_rate: float = 0.05
+    adam_beta2: float = 0.999
     ema: float = 0.0
     grad_clip: float = 0.0
     rate_reg: float = 0.0

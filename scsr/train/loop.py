@@ -184,7 +184,7 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
     groups = [{"params": weights}] + ([{"params": intrinsic,
                                         "lr": config.lr * config.intrinsic_lr}]
                                       if intrinsic else [])
-    optimizer = torch.optim.Adam(groups, lr=config.lr)
+    optimizer = torch.optim.Adam(groups, lr=config.lr, betas=(0.9, config.adam_beta2))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=max(config.epochs, 1), eta_min=0.05 * config.lr)
     average = (torch.optim.swa_utils.AveragedModel(

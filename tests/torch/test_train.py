@@ -161,12 +161,15 @@ def test_toml_config_sets_what_options_do_not(scsr, dataset, tmp_path) -> None:
     toml = tmp_path / "t.toml"
     toml.write_text('preset = "ff"\nbip = false\nhidden = [8]\nepochs = 1\nbatch = 24\n')
     done = scsr("train", dataset, "--config", toml, "--out", tmp_path / "r", "--seed", "3",
-                "--set", "batch=12", "--set", "intrinsic_lr=0.5", "--set", "band_shift=1")
+                "--set", "batch=12", "--set", "intrinsic_lr=0.5", "--set", "band_shift=1",
+                "--set", "adam_beta2=0.99")
     assert done.returncode == 0, done.stderr
-    config = TrainConfig.from_dict(load_checkpoint(tmp_path / "r" / "checkpoint.pt")
-                                   ["train_config"], "x")
+    state = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
+    config = TrainConfig.from_dict(state["train_config"], "x")
+    assert state["optimizer"]["param_groups"][0]["betas"][1] == 0.99
     assert (config.preset, config.bip, config.hidden, config.batch, config.seed,
-            config.intrinsic_lr, config.band_shift) == ("ff", False, (8,), 12, 3, 0.5, 1)
+            config.intrinsic_lr, config.band_shift, config.adam_beta2) == (
+        "ff", False, (8,), 12, 3, 0.5, 1, 0.99)
     done = scsr("train", dataset, "--out", tmp_path / "s", "--set", "intrinsic_lr=fast")
     assert done.returncode == 2 and "intrinsic_lr: should be a float" in done.stderr
 
