@@ -22,7 +22,7 @@ mkdir -p "$out"
 step() { printf '\n== %s\n' "$*"; }
 
 step "1. dataset: built-in digits, speaker-independent split (cached after the first build)"
-$scsr dataset build digits --split speaker-independent --out "$data"
+$scsr dataset build digits --split speaker-independent --set max_rate=1.0 --out "$data"
 
 step "2. train: ScSr + BIP, 32 -> 48,48 -> 10, recipe models/digits-8k.toml"
 rm -rf "$out/run"
