@@ -63,12 +63,12 @@ class TrainConfig:
     ema : float
         Keep an exponential moving average of the parameters with this decay per step (0:
         off; 0.999 averages over about a thousand steps). The average is what is evaluated,
-        checkpointed as ``model`` and exported; it smooths the step-to-step swings of
-        accuracy on unseen speakers.
+        checkpointed as ``model`` and exported. Meant to smooth the epoch-to-epoch swings
+        on unseen speakers; on letters SI validation it cost 5 points (docs/results.md).
     grad_clip : float
-        Rescale the gradient of each step to at most this global L2 norm (0: off). A
-        guard against the rare step that throws α, β or θ far out, after which a run
-        diverges instead of recovering.
+        Rescale the gradient of each step to at most this global L2 norm (0: off). It
+        does not stop the self-excitation blow-up described in docs/training.md (Adam
+        normalises the step; ``adam_beta2`` bounds it).
     rate_reg : float
         Weight of a penalty on hidden layers whose mean firing rate leaves
         ``[rate_low, rate_high]`` (spikes per neuron per step); keeps gradients alive.
