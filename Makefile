@@ -8,7 +8,7 @@ VENV        := .venv
 BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
 # Debian packages the project needs (command or file that proves each is there).
-APT_PACKAGES := git iverilog g++ make espeak-ng
+APT_PACKAGES := git iverilog g++ make espeak-ng flite
 TORCH_PIN   := torch==2.13.0
 
 .PHONY: setup test test-fast flow lint bench clean help

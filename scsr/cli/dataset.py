@@ -23,7 +23,7 @@ import os
 import time
 
 from golden_model.errors import ScsrError
-from scsr.cli.argtypes import positive_float, positive_int
+from scsr.cli.argtypes import non_negative_int, positive_float, positive_int
 
 HELP = "build, import and show spike datasets"
 FRONT_ENDS = ("logmel", "lyon")
@@ -125,6 +125,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="K times the training renditions: draws 2..K are fresh "
                             "renditions of the same training speakers; the test split stays "
                             "that of the one-draw build, bit for bit (default: 1)")
+    build.add_argument("--flite-per-class", type=non_negative_int, default=0, metavar="N",
+                       help="N more training renditions per class by Flite's voices (kal16, "
+                            "awb, rms, slt; three are modelled on real speakers); never in "
+                            "the test split (default: 0, espeak-ng only)")
     build.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="noise over the speech only and speed/tilt/noise-colour "
                             "perturbation of the training split (default: on for digits, "
@@ -171,7 +175,7 @@ def _run_build(args: argparse.Namespace) -> int:
         args.kind, split=args.split, train_per_class=args.train_per_class,
         test_per_class=args.test_per_class, seed=args.seed, snr_db=args.snr,
         speakers=args.speakers, test_variants=args.test_variants, augment=args.augment,
-        train_draws=args.train_draws)
+        train_draws=args.train_draws, flite_per_class=args.flite_per_class)
     config = build.builtin_config(source, _encoding(args, builtin.DEFAULT_RATE[args.kind]),
                                   args.features)
     short = {"speaker-dependent": "sd", "speaker-independent": "si"}[args.split]

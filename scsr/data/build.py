@@ -31,13 +31,15 @@ def default_cache_dir() -> Path:
     return Path(base) / "scsr-snn" / "datasets"
 
 
-def tool_versions(front_end: str | None, espeak: bool) -> dict[str, str]:
+def tool_versions(front_end: str | None, espeak: bool, flite: bool = False) -> dict[str, str]:
     """Versions of everything that shapes the bytes of a dataset (part of the cache key)."""
     import scipy
 
     versions = {"scsr-snn": __version__, "numpy": np.__version__, "scipy": scipy.__version__}
     if espeak:
         versions["espeak-ng"] = builtin.espeak_version()
+    if flite:
+        versions["flite"] = builtin.flite_version()
     if front_end == "lyon":
         from importlib.metadata import version
 
@@ -49,7 +51,8 @@ def builtin_config(source: dict[str, Any], encoding: dict[str, Any],
                    store_features: bool) -> dict[str, Any]:
     """The full build config of a built-in set: source, encoding, tools."""
     return {**FORMAT, "source": source, **encoding, "store_features": store_features,
-            "tools": tool_versions(encoding["front_end"]["kind"], espeak=True)}
+            "tools": tool_versions(encoding["front_end"]["kind"], espeak=True,
+                                   flite=bool(source.get("flite")))}
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -71,6 +74,8 @@ def _work(job: tuple[dict[str, Any], dict[str, Any]]) -> tuple[Any, ...]:
 def build_builtin(config: dict[str, Any], workers: int = 2, progress: bool = True) -> Dataset:
     """Render and encode every item of ``config``'s plan; ``workers`` processes in parallel."""
     builtin.espeak_version()  # fail early, with install advice, if espeak-ng is missing
+    if config["source"].get("flite"):
+        builtin.flite_version()
     items = builtin.plan(config["source"])
     jobs = [(item, config) for item in items]
     bar = tqdm(total=len(jobs), unit="utt", desc=f"build {config['source']['kind']}",

@@ -19,13 +19,20 @@ Splits (``docs/datasets.md``):
 - ``speaker-dependent`` (the TI46 protocol): a fixed set of speakers; train and test hold
   different renditions of them (other rate, pitch, amplitude and noise draws),
 - ``speaker-independent``: variants are partitioned; no variant speaks in both splits.
+
+Second synthesiser (``--flite-per-class``): Flite's voices (``flite+rms``, ...) add training
+renditions only. Three of them are statistical parametric voices trained on recordings of
+real people, so they bring natural formant movements that espeak-ng's rule-made voices lack;
+they never speak in the test split, which stays the espeak-ng one.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -66,20 +73,29 @@ DIGITS_AUGMENT: dict[str, Any] = {"speed": [0.9, 1.1], "tilt": [-0.5, 0.7],
 DEFAULT_RATE = {"letters": 16000, "digits": 8000}
 NOISE_COLOURS = ("white", "pink", "brown")
 ESPEAK_INSTALL = "install it with 'apt-get install espeak-ng' (or run 'make setup' as root)"
+#: Flite 2.2's distinct built-in English voices: a diphone voice (kal16, US male) and three
+#: clustergen voices made from recordings of real speakers (awb Scottish male, rms US male,
+#: slt US female). The clustergen voices ignore the pitch target; speed perturbation and
+#: duration stretch vary them.
+FLITE_VOICES = ("kal16", "awb", "rms", "slt")
+FLITE_INSTALL = "install it with 'apt-get install flite' (or run 'make setup' as root)"
+#: espeak-ng's words per minute at which Flite's duration stretch is 1.
+FLITE_WPM = 170
 
 
 def source_config(kind: str, *, split: str = "speaker-dependent", train_per_class: int = 300,
                   test_per_class: int = 60, seed: int = 0,
                   snr_db: tuple[float, float] | None = (20.0, 40.0), speakers: int = 16,
                   test_variants: int = 12, augment: bool | None = None,
-                  train_draws: int = 1) -> dict[str, Any]:
+                  train_draws: int = 1, flite_per_class: int = 0) -> dict[str, Any]:
     """The ``source`` part of a built-in build config, checked.
 
     ``augment`` (default: on for digits, off for letters) adds ``noise_over: "speech"`` and
     the training perturbations of :data:`DIGITS_AUGMENT`; off, the keys are absent and the
     build is the original one (hence the same cache key as before they existed).
     ``train_draws`` > 1 multiplies the training renditions (:func:`plan`); the key is
-    absent at 1 for the same reason.
+    absent at 1 for the same reason, and so is ``flite`` (``flite_per_class`` more training
+    renditions per class by Flite's voices) at 0.
     """
     if kind not in KINDS:
         raise ScsrError("--kind", "", f"{kind!r} is not one of {tuple(KINDS)}")
@@ -95,7 +111,11 @@ def source_config(kind: str, *, split: str = "speaker-dependent", train_per_clas
                                           f"[1, {len(VOICES) * len(VARIANTS)}]")
     if train_draws < 1:
         raise ScsrError("--train-draws", "", f"{train_draws} is not a positive count")
+    if flite_per_class < 0:
+        raise ScsrError("--flite-per-class", "", f"{flite_per_class} is negative")
     extra: dict[str, Any] = {} if train_draws == 1 else {"train_draws": train_draws}
+    if flite_per_class:
+        extra["flite"] = {"voices": list(FLITE_VOICES), "per_class": flite_per_class}
     if augment if augment is not None else kind == "digits":
         extra |= {"noise_over": "speech", "augment": {
             k: list(v) for k, v in DIGITS_AUGMENT.items()}}
@@ -134,7 +154,11 @@ def plan(source: dict[str, Any]) -> list[dict[str, Any]]:
     class, from the same training speakers but from their own random stream (``(seed, 5,
     draw)``), after those of draw 0. Draw 0 and the test split stay the items, noise and
     perturbations of the one-draw build bit for bit, so test results stay comparable.
-    Each item's ``stream`` seeds its noise and perturbation.
+    With ``flite``, its ``per_class`` training renditions per class by Flite voices
+    (speakers ``flite+VOICE``, their own stream ``(seed, 6)``) come last among the training
+    items; everything else is unchanged by them.
+    Each item's ``stream`` seeds its noise and perturbation: ``[index]`` in draw 0,
+    ``[index, draw]`` in later draws, ``[index, 0, 1]`` in the Flite block.
     """
     classes = KINDS[source["kind"]]
     pools = dict(zip(("train", "test"), speaker_pools(source), strict=True))
@@ -152,16 +176,25 @@ def plan(source: dict[str, Any]) -> list[dict[str, Any]]:
         for index, item in enumerate(more):
             item["stream"] = [index, draw]
         extra += more
+    if source.get("flite"):
+        rng = np.random.default_rng([int(source["seed"]), 6])
+        pool = [f"flite+{voice}" for voice in source["flite"]["voices"]]
+        more = _draw(rng, source, classes, pool, "train", seen, source["flite"]["per_class"])
+        for index, item in enumerate(more):
+            item["stream"] = [index, 0, 1]
+        extra += more
     return first["train"] + extra + first["test"]
 
 
 def _draw(rng: np.random.Generator, source: dict[str, Any], classes: tuple[str, ...],
-          pool: list[str], split: str, seen: set[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """``source[f"{split}_per_class"]`` new renditions per class from ``pool`` (class-major),
-    none of them in ``seen``, which they join."""
+          pool: list[str], split: str, seen: set[tuple[Any, ...]],
+          per_class: int | None = None) -> list[dict[str, Any]]:
+    """``per_class`` (default ``source[f"{split}_per_class"]``) new renditions per class from
+    ``pool`` (class-major), none of them in ``seen``, which they join."""
     items = []
+    count = int(source[f"{split}_per_class"] if per_class is None else per_class)
     for label, text in enumerate(classes):
-        for _ in range(int(source[f"{split}_per_class"])):
+        for _ in range(count):
             while True:
                 key = (pool[int(rng.integers(len(pool)))], text,
                        int(rng.integers(source["rate_wpm"][0], source["rate_wpm"][1] + 1)),
@@ -187,8 +220,45 @@ def espeak_version() -> str:
     return out.stdout.split("Data at")[0].strip()
 
 
+@functools.lru_cache(maxsize=1)
+def flite_version() -> str:
+    """``flite --version`` (part of the build config of a set with Flite voices)."""
+    exe = shutil.which("flite")
+    if exe is None:
+        raise ScsrError("flite", "", f"is not installed; {FLITE_INSTALL}")
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    return " ".join(line.strip() for line in out.stdout.splitlines() if "version" in line)
+
+
+def render_flite(item: dict[str, Any]) -> tuple[np.ndarray, int]:
+    """Speak one rendition of a ``flite+VOICE`` speaker: the drawn rate becomes a duration
+    stretch (:data:`FLITE_WPM` / rate), the pitch an F0 target of ``80 + pitch`` Hz (heeded
+    by kal16 only) and the amplitude a gain of ``amplitude / 100``, as espeak-ng's ``-a``."""
+    exe = shutil.which("flite")
+    if exe is None:
+        raise ScsrError("flite", "", f"is not installed; {FLITE_INSTALL}")
+    voice = item["speaker"].split("+", 1)[1]
+    where = f"flite {voice} {item['text']!r}"
+    with tempfile.TemporaryDirectory(prefix="scsr-flite-") as tmp:
+        wav = os.path.join(tmp, "out.wav")
+        command = [exe, "-voice", voice,
+                   "--setf", f"duration_stretch={FLITE_WPM / item['rate_wpm']:.6f}",
+                   "--setf", f"int_f0_target_mean={80 + item['pitch']}",
+                   "-t", item["text"], "-o", wav]
+        done = subprocess.run(command, capture_output=True, check=False)
+        if done.returncode != 0 or not os.path.exists(wav):
+            raise ScsrError("flite", voice,
+                            f"failed ({done.stderr.decode(errors='replace').strip()})")
+        with open(wav, "rb") as handle:
+            samples, rate = read_wav_bytes(where, handle.read())
+    return samples.mean(axis=1) * (item["amplitude"] / 100.0), rate
+
+
 def render(item: dict[str, Any]) -> tuple[np.ndarray, int]:
-    """Speak one rendition with espeak-ng; returns mono samples and their rate."""
+    """Speak one rendition with espeak-ng (or Flite, for a ``flite+`` speaker); returns mono
+    samples and their rate."""
+    if item["speaker"].startswith("flite+"):
+        return render_flite(item)
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise ScsrError("espeak-ng", "", f"is not installed; {ESPEAK_INSTALL}")
@@ -259,7 +329,7 @@ def make_item(item: dict[str, Any], config: dict[str, Any]) -> tuple[np.ndarray,
     samples, rate = render(item)
     if speed != 1.0:
         rate = round(rate * speed / 100.0) * 100
-    prepared = prepare(samples, rate, config, f"espeak-ng {item['speaker']} {item['text']!r}")
+    prepared = prepare(samples, rate, config, f"{item['speaker']} {item['text']!r}")
     voiced = int(np.flatnonzero(prepared)[-1]) + 1 if np.any(prepared) else 0
     if tilt != 0.0 and voiced > 1:
         prepared[1:voiced] -= tilt * prepared[:voiced - 1].copy()

@@ -104,6 +104,36 @@ def test_more_training_draws_keep_the_one_draw_set_and_add_new_renditions(tmp_pa
                    for i in range(26))
 
 
+@pytest.mark.skipif(shutil.which("flite") is None,
+                    reason="flite is not installed (apt-get install flite)")
+def test_flite_voices_add_training_renditions_only(tmp_path):
+    base = tiny("digits", split="speaker-independent", train=1, test=1)
+    source = builtin.source_config("digits", split="speaker-independent", train_per_class=1,
+                                   test_per_class=1, seed=3, snr_db=(10.0, 30.0),
+                                   test_variants=5, flite_per_class=2)
+    more = {**base, "source": source, "tools": build.tool_versions(
+        "logmel", espeak=True, flite=True)}
+    assert more["tools"]["flite"].startswith("version: flite-")
+    one, two = build.build_builtin(base, 2, False), build.build_builtin(more, 2, False)
+    assert np.array_equal(two.test_spikes, one.test_spikes)  # the espeak-ng test split
+    assert np.array_equal(two.train_spikes[:10], one.train_spikes)
+    assert two.train_labels.tolist() == list(range(10)) + [k for k in range(10) for _ in "ab"]
+    items = [i for i in builtin.plan(source) if i["speaker"].startswith("flite+")]
+    assert len(items) == 20 and {i["split"] for i in items} == {"train"}
+    assert {i["speaker"] for i in items} <= {f"flite+{v}" for v in builtin.FLITE_VOICES}
+    heard = two.train_spikes[10:].reshape(20, -1).mean(axis=1)
+    assert heard.min() > 0.01  # every Flite utterance is heard
+    # another synthesiser, not the espeak-ng voice of the same word
+    assert not any(np.array_equal(two.train_features[10 + 2 * k], one.train_features[k])
+                   for k in range(10))
+
+
+def test_flite_block_is_off_by_default_and_checked():
+    assert "flite" not in builtin.source_config("digits")
+    with pytest.raises(builtin.ScsrError, match="flite-per-class"):
+        builtin.source_config("digits", flite_per_class=-1)
+
+
 def test_cached_rebuild_copies_the_same_bytes(tmp_path):
     config = tiny("digits", train=1, test=1)
     calls = []
