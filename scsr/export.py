@@ -6,6 +6,8 @@ exported bundle computes exactly what the QAT forward computed (tests hold them 
 The per-layer scale ``σ_l`` is chosen by :func:`scsr.model.quant.layer_scale`: the largest
 weight magnitude of the layer maps to ``w_max``, unless the largest threshold would then
 come within a factor 4 of ``theta_max``, in which case ``σ_l`` grows until it does not.
+A model trained with ``equalise`` first stretches each neuron's row to the full weight range
+(:func:`scsr.model.quant.neuron_stretch`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def to_bundle(model: ScsrNet, fp: FixedPoint, classes: Sequence[str], timesteps:
         for index, name in enumerate(model.names):
             incoming = model.incoming(name)
             weights, p = model.effective(index)
-            q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, fp)
+            q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, fp,
+                               model.config.equalise)
             for (proj, _), w in zip(incoming, q.weights, strict=True):
                 arrays[proj.weights] = _ints(w)
             arrays[f"{name}.alpha"] = _ints(q.alpha_q)

@@ -67,6 +67,10 @@ class ModelConfig:
         own spike alone exceeds θ fires every step from its first spike on, and the
         gradient through that self-loop is what made training jump (docs/training.md). Off
         by default so checkpoints written before it load unchanged.
+    equalise : bool
+        Quantise with :func:`scsr.model.quant.neuron_stretch`: every neuron's incoming row
+        uses the whole weight range (QAT and export alike). Off by default so checkpoints
+        written before it load unchanged.
     bits : tuple of int
         ``(weight_bits, state_bits, decay_bits)`` used by the QAT forward.
     """
@@ -91,6 +95,7 @@ class ModelConfig:
     slope: float = 5.0
     normalise: bool = False
     self_bound: float = 0.0
+    equalise: bool = False
     bits: tuple[int, int, int] = (8, 16, 8)
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,7 +193,8 @@ class ScsrNet(nn.Module):
             return _LayerRun({q.weights: w for q, w in zip(projections, weights, strict=True)},
                              p, ScanMode(slope=self.config.slope))
         fp = self.config.fixed_point
-        q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, fp)
+        q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, fp,
+                           self.config.equalise)
         return _LayerRun({proj.weights: w for proj, w in zip(projections, q.weights,
                                                               strict=True)},
                          NeuronParams(*q.decay_factors(fp), q.theta_q, q.w_self),

@@ -6,6 +6,12 @@ current into it. The scale is the exporter's choice; ours (see :func:`layer_scal
 largest magnitude among the layer's weights and ``w_self`` mapped onto ``w_max``, raised if
 needed so that the largest threshold stays a quarter of the state range below saturation.
 
+With ``equalise`` (:func:`neuron_stretch`), each neuron's row is first stretched so that its
+own largest weight, not the layer's, reaches ``w_max``. Without it, a layer whose neurons
+have very different input gains (``normalise`` folds ``(1-α)(1-β)`` into the weights, a
+factor of 1000 between short and long time constants) quantises most rows to a handful of
+levels, many to zero.
+
 QAT calls :func:`quantise_layer` in every forward pass with straight-through gradients, and
 export calls the very same function and casts to integers, so the QAT forward computes what
 the exported bundle computes.
@@ -72,15 +78,39 @@ def layer_scale(weights: Sequence[torch.Tensor], w_self: torch.Tensor, theta: to
         return sigma.clamp(min=MIN_SCALE)
 
 
+def neuron_stretch(weights: Sequence[torch.Tensor], w_self: torch.Tensor, theta: torch.Tensor,
+                   sigma: torch.Tensor, fp: FixedPoint) -> torch.Tensor:
+    """Per-neuron factors ``c ≥ 1`` (detached, ``(N,)``) that take each neuron's largest
+    incoming magnitude (weights and ``w_self``) up to the layer's, as far as its threshold
+    allows: ``c·θ`` stays within ``theta_max / THETA_HEADROOM`` of the scale ``σ``.
+
+    Multiplying one neuron's incoming weights, ``w_self`` and ``θ`` by the same ``c`` leaves
+    its float spikes unchanged (the dynamics are linear in ``I`` and ``v``, the threshold
+    test scales with them, and the reset is to 0), so this is a reparametrisation of the
+    float model that §4's one-scale-per-layer rule is then applied to; in integers it is
+    ``c`` times the resolution."""
+    with torch.no_grad():
+        row = torch.stack([w.abs().amax(dim=1) for w in weights] + [w_self.abs()]).amax(dim=0)
+        c = row.max() / row.clamp(min=MIN_SCALE)
+        c = torch.minimum(c, fp.theta_max / THETA_HEADROOM * sigma / theta.clamp(min=MIN_SCALE))
+        return c.clamp(min=1.0)
+
+
 def quantise_layer(weights: Sequence[torch.Tensor], alpha: torch.Tensor, beta: torch.Tensor,
-                   theta: torch.Tensor, w_self: torch.Tensor, fp: FixedPoint) -> QuantLayer:
+                   theta: torch.Tensor, w_self: torch.Tensor, fp: FixedPoint,
+                   equalise: bool = False) -> QuantLayer:
     """Apply §4's export rules to one layer's float parameters (differentiably, via STE).
 
     ``W_q = clip(round(W/σ))``, ``w_self_q = clip(round(w_self/σ))``,
-    ``theta_q = clip(round(θ/σ), 1, 2^(Bs-1)-1)``, ``alpha_q = clip(round(α·2^F), 0, 2^F-1)``.
+    ``theta_q = clip(round(θ/σ), 1, 2^(Bs-1)-1)``, ``alpha_q = clip(round(α·2^F), 0, 2^F-1)``,
+    after the :func:`neuron_stretch` of each row when ``equalise`` is set.
     """
     sigma = layer_scale(weights, w_self, theta, fp)
     one = float(1 << fp.decay_bits)
+    if equalise:
+        c = neuron_stretch(weights, w_self, theta, sigma, fp)
+        weights = [w * c[:, None] for w in weights]
+        w_self, theta = w_self * c, theta * c
 
     def weight(w: torch.Tensor) -> torch.Tensor:
         return fake_round(w / sigma).clamp(fp.w_min, fp.w_max)

@@ -49,6 +49,12 @@ class TrainConfig:
     self_bound : float
         Cap each neuron's effective ``w_self`` at this multiple of its θ (0: no cap; see
         :class:`scsr.model.ModelConfig`).
+    equalise : bool
+        Quantise (QAT and export) with each neuron's incoming row stretched to the whole
+        weight range, its θ and ``w_self`` with it (:func:`scsr.model.quant.neuron_stretch`):
+        the float neuron is the same, its integers keep their resolution. Session 5: the
+        fixed-point accuracy of a float-trained digits model went from 84.4 % to 92.8 %
+        (float 93.1 %) with no QAT at all (docs/results.md).
     intrinsic_lr : float
         Learning rate of α, β, θ and ``w_self`` as a fraction of ``lr`` (they move ``v`` far
         more per step than any single weight does).
@@ -103,6 +109,7 @@ class TrainConfig:
     slope: float = 5.0
     normalise: bool = True
     self_bound: float = 0.0
+    equalise: bool = True
     intrinsic_lr: float = 0.1
     init_rate: float = 0.05
     adam_beta2: float = 0.999

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golden_model import FixedPoint, ScsrError, simulate
 from scsr import torch_int
 from scsr.export import to_bundle
 from scsr.model import PRESETS, ModelConfig, ScsrNet, preset
+from scsr.model.quant import THETA_HEADROOM, quantise_layer
+from scsr.model.scan import NeuronParams, reference_scan
 
 
 def _net(name: str, bip: bool = True, **overrides) -> ScsrNet:
@@ -64,6 +69,70 @@ def test_self_bound_caps_w_self_in_training_qat_and_export() -> None:
     torch.testing.assert_close(p.w_self[::2], 0.5 * theta[::2])
     assert bool((p.w_self[1::2] < 0.5 * theta[1::2]).all())
     _assert_qat_is_the_bundle(net, _input())
+
+
+def _spread_time_constants(net: ScsrNet) -> None:
+    """Time constants from 1.1 to ~500 steps, so ``normalise``'s input gains ``(1-α)(1-β)``
+    span five orders of magnitude within a layer (what BIP training produces)."""
+    with torch.no_grad():
+        for layer in net.neurons:
+            n = layer.alpha_logit.numel()
+            layer.alpha_logit.copy_(torch.linspace(-2.0, 6.0, n))
+            layer.beta_logit.copy_(torch.linspace(6.0, -1.0, n))
+
+
+def test_equalise_gives_every_neuron_the_weight_range_and_stays_bit_exact() -> None:
+    """With ``equalise`` each neuron's largest incoming integer weight is ``w_max`` unless its
+    threshold would leave the headroom, rows use far more levels than without it, and the
+    QAT forward still equals the bundle."""
+    net = _net("scsr", normalise=True, weight_gain=12.0, equalise=True)
+    _spread_time_constants(net)
+    bundle, golden = _assert_qat_is_the_bundle(net, _input())
+    fp = net.config.fixed_point
+    plain = ScsrNet(dataclasses.replace(net.config, equalise=False))
+    plain.load_state_dict(net.state_dict())
+    flat = to_bundle(plain, fp, list("abcd"), 30)
+    for layer in net.names:
+        rows = np.stack([np.abs(bundle.arrays[p.weights]).max(axis=1)
+                         for p in net.projections if p.dst == layer]
+                        + [np.abs(bundle.param(layer, "w_self"))]).max(axis=0)
+        theta = bundle.param(layer, "theta")
+        at_limit = theta >= fp.theta_max / THETA_HEADROOM - rows  # stretch stopped by θ
+        assert np.all((rows >= fp.w_max - 1) | at_limit), layer
+        levels = [np.abs(b.arrays[p.weights]).max(axis=1).mean() for b in (bundle, flat)
+                  for p in net.projections if p.dst == layer]
+        assert sum(levels[:len(levels) // 2]) > 1.5 * sum(levels[len(levels) // 2:]), layer
+    assert golden.spikes["h1"].any() and golden.spikes["h2"].any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=6, max_size=6), st.integers(0, 2**31 - 1))
+def test_stretching_a_neuron_leaves_its_float_spikes_unchanged(powers, seed) -> None:
+    """The claim behind ``equalise``: one factor ``c`` on a neuron's input current, ``w_self``
+    and ``θ`` gives the same spikes (exactly, for ``c = 2^k`` in float64), so the stretch is
+    a reparametrisation of the float model, not a change of it."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(40, 3, 6, generator=g, dtype=torch.float64)
+    p = NeuronParams(torch.rand(6, generator=g, dtype=torch.float64),
+                     torch.rand(6, generator=g, dtype=torch.float64),
+                     torch.rand(6, generator=g, dtype=torch.float64) + 0.05,
+                     torch.randn(6, generator=g, dtype=torch.float64))
+    c = torch.tensor([2.0 ** k for k in powers], dtype=torch.float64)
+    stretched = p._replace(theta=p.theta * c, w_self=p.w_self * c)
+    base = reference_scan(x, p)
+    assert torch.equal(reference_scan(x * c, stretched), base)
+    assert base.any()
+
+
+def test_equalise_never_shrinks_a_row() -> None:
+    """``c ≥ 1``: a layer whose rows are already full is quantised as without ``equalise``."""
+    fp = FixedPoint(8, 16, 8)
+    w = [torch.tensor([[1.0, -0.5], [-1.0, 0.25]])]
+    args = (torch.full((2,), 0.5), torch.full((2,), 0.5), torch.full((2,), 0.1),
+            torch.tensor([0.3, -0.2]), fp)
+    on, off = quantise_layer(w, *args, equalise=True), quantise_layer(w, *args)
+    assert all(torch.equal(a, b) for a, b in zip(on.weights, off.weights, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(on[1:], off[1:], strict=True))
 
 
 @pytest.mark.parametrize("quant", [False, True])
