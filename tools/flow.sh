@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `make flow`: speech to a bitstream, end to end, into build/flow/. Measured: 8 minutes with
-# FLOW_EPOCHS=3 on this 2-core machine beside two training jobs, the 85 s dataset build
-# included; the recipe's 60 epochs add about 2 minutes, YoWASP's very first run a few more.
+# `make flow`: speech to a bitstream, end to end, into build/flow/. Measured (session 4): 8
+# minutes with FLOW_EPOCHS=3 on this 2-core machine beside two training jobs, the dataset
+# build included; session 5's digits set is 3.5x larger (more renditions, Flite voices), so
+# its first build takes a few minutes more, and the recipe's 20 epochs about 2.5 minutes.
 #
-#   1. build the built-in speaker-independent digits (espeak-ng speech -> log-mel -> spikes)
+#   1. build the built-in speaker-independent digits (espeak-ng and Flite speech -> log-mel
+#      -> spikes)
 #   2. train the small ScSr + BIP model with the recipe of models/digits-8k (BIP, QAT)
 #   3. export it as an 8/16/8 bundle
 #   4. simulate test samples with the golden model, the torch integer path and Verilator,
@@ -11,7 +13,7 @@
 #   5. cosimulate the pipelined RTL (4 lanes) against the golden model, cycle counts too
 #   6. synthesise the UART board top for the iCEBreaker (iCE40 UP5K, one lane)
 #
-# FLOW_EPOCHS=N trains for N epochs instead of the recipe's 60 (a quicker look).
+# FLOW_EPOCHS=N trains for N epochs instead of the recipe's 20 (a quicker look).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/flow
@@ -22,7 +24,8 @@ mkdir -p "$out"
 step() { printf '\n== %s\n' "$*"; }
 
 step "1. dataset: built-in digits, speaker-independent split (cached after the first build)"
-$scsr dataset build digits --split speaker-independent --set max_rate=1.0 --out "$data"
+$scsr dataset build digits --split speaker-independent --set max_rate=1.0 --train-draws 3 \
+  --flite-per-class 300 --out "$data"
 
 step "2. train: ScSr + BIP, 32 -> 48,48 -> 10, recipe models/digits-8k.toml"
 rm -rf "$out/run"
