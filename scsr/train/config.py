@@ -54,7 +54,9 @@ class TrainConfig:
         weight range, its θ and ``w_self`` with it (:func:`scsr.model.quant.neuron_stretch`):
         the float neuron is the same, its integers keep their resolution. Session 5: the
         fixed-point accuracy of a float-trained digits model went from 84.4 % to 92.8 %
-        (float 93.1 %) with no QAT at all (docs/results.md).
+        (float 93.1 %) with no QAT at all, and it made ``intrinsic_lr`` 1.0 usable on digits
+        (``models/digits-8k.toml`` sets it); but with Adam β2 0.999 it made letters SD's QAT
+        epochs worse in all three seeds, so it is off by default (docs/results.md).
     intrinsic_lr : float
         Learning rate of α, β, θ and ``w_self`` as a fraction of ``lr`` (they move ``v`` far
         more per step than any single weight does).
@@ -109,7 +111,7 @@ class TrainConfig:
     slope: float = 5.0
     normalise: bool = True
     self_bound: float = 0.0
-    equalise: bool = True
+    equalise: bool = False
     intrinsic_lr: float = 0.1
     init_rate: float = 0.05
     adam_beta2: float = 0.999
