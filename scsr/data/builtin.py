@@ -210,12 +210,18 @@ def _draw(rng: np.random.Generator, source: dict[str, Any], classes: tuple[str, 
     return items
 
 
+def _executable(name: str, install: str) -> str:
+    """The path of synthesiser ``name``, or a user error that says how to install it."""
+    exe = shutil.which(name)
+    if exe is None:
+        raise ScsrError(name, "", f"is not installed; {install}")
+    return exe
+
+
 @functools.lru_cache(maxsize=1)
 def espeak_version() -> str:
     """``espeak-ng --version`` (part of the build config: another version, other audio)."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise ScsrError("espeak-ng", "", f"is not installed; {ESPEAK_INSTALL}")
+    exe = _executable("espeak-ng", ESPEAK_INSTALL)
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
     return out.stdout.split("Data at")[0].strip()
 
@@ -223,9 +229,7 @@ def espeak_version() -> str:
 @functools.lru_cache(maxsize=1)
 def flite_version() -> str:
     """``flite --version`` (part of the build config of a set with Flite voices)."""
-    exe = shutil.which("flite")
-    if exe is None:
-        raise ScsrError("flite", "", f"is not installed; {FLITE_INSTALL}")
+    exe = _executable("flite", FLITE_INSTALL)
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
     return " ".join(line.strip() for line in out.stdout.splitlines() if "version" in line)
 
@@ -234,9 +238,7 @@ def render_flite(item: dict[str, Any]) -> tuple[np.ndarray, int]:
     """Speak one rendition of a ``flite+VOICE`` speaker: the drawn rate becomes a duration
     stretch (:data:`FLITE_WPM` / rate), the pitch an F0 target of ``80 + pitch`` Hz (heeded
     by kal16 only) and the amplitude a gain of ``amplitude / 100``, as espeak-ng's ``-a``."""
-    exe = shutil.which("flite")
-    if exe is None:
-        raise ScsrError("flite", "", f"is not installed; {FLITE_INSTALL}")
+    exe = _executable("flite", FLITE_INSTALL)
     voice = item["speaker"].split("+", 1)[1]
     where = f"flite {voice} {item['text']!r}"
     with tempfile.TemporaryDirectory(prefix="scsr-flite-") as tmp:
@@ -259,9 +261,7 @@ def render(item: dict[str, Any]) -> tuple[np.ndarray, int]:
     samples and their rate."""
     if item["speaker"].startswith("flite+"):
         return render_flite(item)
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise ScsrError("espeak-ng", "", f"is not installed; {ESPEAK_INSTALL}")
+    exe = _executable("espeak-ng", ESPEAK_INSTALL)
     command = [exe, "-v", item["speaker"], "-s", str(item["rate_wpm"]), "-p",
                str(item["pitch"]), "-a", str(item["amplitude"]), "--stdout", "--", item["text"]]
     done = subprocess.run(command, capture_output=True, check=False)
