@@ -67,17 +67,17 @@ def step_ms(preset: str, bip: bool, device: str, data: Any, hidden: tuple[int, .
 
 def cuda_check() -> tuple[bool, str]:
     """The fused scan on CUDA against the per-step reference on the same GPU, in the float
-    and the 8,16,8 QAT mode (spikes exact, gradients to float tolerance), as
+    and the 8,16,8 QAT modes (spikes exact, gradients to float tolerance), as
     ``tests/torch/test_scan.py`` does on the CPU."""
     import torch
 
     from scsr.model import fused_scan, reference_scan
-    from scsr.model.scan_check import GRADIENTS, MODES, random_case, run_scan
+    from scsr.model.scan_check import GRADIENTS, mode_for, random_case, run_scan
 
     if not torch.cuda.is_available():
         return False, "torch.cuda.is_available() is False"
-    for mode_name in ("float", "qat-8-16-8"):
-        mode = MODES[mode_name]
+    for mode_name in ("float", "qat-8-16-8", "qat-8-16-8-stretched"):
+        mode = mode_for(mode_name, 64, "cuda")
         cpu, weights = random_case(0, 50, 8, 64, mode)
         results = [run_scan(scan, [t.detach().cuda().requires_grad_(True) for t in cpu],
                             weights.cuda(), mode) for scan in (reference_scan, fused_scan)]
@@ -88,7 +88,8 @@ def cuda_check() -> tuple[bool, str]:
             if not torch.allclose(b, a, rtol=1e-4, atol=1e-4):
                 return False, (f"fused CUDA scan ({mode_name}): gradient of {name} differs "
                                f"(max |diff| {float((a - b).abs().max()):.3g})")
-    return True, f"{torch.cuda.get_device_name()}: fused scan matches the reference (float, QAT)"
+    return True, (f"{torch.cuda.get_device_name()}: fused scan matches the reference "
+                  "(float, QAT, QAT with per-neuron units)")
 
 
 #: Seconds for a worker to start (imports, numba cache) before its first batch.

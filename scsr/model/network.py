@@ -71,6 +71,12 @@ class ModelConfig:
         Quantise with :func:`scsr.model.quant.neuron_stretch`: every neuron's incoming row
         uses the whole weight range (QAT and export alike). Off by default so checkpoints
         written before it load unchanged.
+    stretch_surrogate : bool
+        With ``equalise``, measure each neuron's surrogate in its own float units
+        (``σ / c``) in QAT, as float training did; with the layer's ``σ``, a neuron stretched
+        by ``c`` gets a surrogate ``c`` times narrower and taller the moment QAT starts. Off
+        by default so that runs and checkpoints made before it (``models/digits-8k``)
+        reproduce.
     bits : tuple of int
         ``(weight_bits, state_bits, decay_bits)`` used by the QAT forward.
     """
@@ -96,6 +102,7 @@ class ModelConfig:
     normalise: bool = False
     self_bound: float = 0.0
     equalise: bool = False
+    stretch_surrogate: bool = False
     bits: tuple[int, int, int] = (8, 16, 8)
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,10 +202,11 @@ class ScsrNet(nn.Module):
         fp = self.config.fixed_point
         q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, fp,
                            self.config.equalise)
+        unit = q.scale / q.stretch if self.config.stretch_surrogate else float(q.scale)
         return _LayerRun({proj.weights: w for proj, w in zip(projections, q.weights,
                                                               strict=True)},
                          NeuronParams(*q.decay_factors(fp), q.theta_q, q.w_self),
-                         ScanMode(fp, float(q.scale), self.config.slope))
+                         ScanMode(fp, unit, self.config.slope))
 
     def calibrate(self, x: torch.Tensor, rate: float, steps: int = 8) -> None:
         """Rescale each layer's incoming weights, first layer first, so that it fires at a

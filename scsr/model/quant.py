@@ -52,7 +52,10 @@ class QuantLayer(NamedTuple):
     """A layer's §4 integers (held in float tensors, carrying STE gradients) and its scale.
 
     ``alpha``/``beta`` are ``alpha_q / 2^F``, the effective decay factors; the integers are
-    ``alpha_q`` itself. Currents, ``theta_q`` and ``w_self`` are in units of ``scale``.
+    ``alpha_q`` itself. Currents, ``theta_q`` and ``w_self`` are in units of ``scale``;
+    ``stretch`` ``(N,)`` holds each neuron's :func:`neuron_stretch` (ones without
+    ``equalise``), so one unit of neuron ``k``'s state is ``scale / stretch[k]`` of its float
+    model.
     """
 
     weights: tuple[torch.Tensor, ...]
@@ -61,6 +64,7 @@ class QuantLayer(NamedTuple):
     theta_q: torch.Tensor
     w_self: torch.Tensor
     scale: torch.Tensor
+    stretch: torch.Tensor
 
     def decay_factors(self, fp: FixedPoint) -> tuple[torch.Tensor, torch.Tensor]:
         """``(alpha_q / 2^F, beta_q / 2^F)``: exact in float (powers of two)."""
@@ -107,8 +111,8 @@ def quantise_layer(weights: Sequence[torch.Tensor], alpha: torch.Tensor, beta: t
     """
     sigma = layer_scale(weights, w_self, theta, fp)
     one = float(1 << fp.decay_bits)
+    c = neuron_stretch(weights, w_self, theta, sigma, fp) if equalise else torch.ones_like(theta)
     if equalise:
-        c = neuron_stretch(weights, w_self, theta, sigma, fp)
         weights = [w * c[:, None] for w in weights]
         w_self, theta = w_self * c, theta * c
 
@@ -122,4 +126,5 @@ def quantise_layer(weights: Sequence[torch.Tensor], alpha: torch.Tensor, beta: t
         theta_q=fake_round(theta / sigma).clamp(fp.theta_min, fp.theta_max),
         w_self=weight(w_self),
         scale=sigma,
+        stretch=c.detach(),
     )

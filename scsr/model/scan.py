@@ -15,7 +15,9 @@ are rounded as ``(x·d + 2^(F-1)) >> F`` and ``I``/``v`` are saturated to ``[s_m
 Values are integers below 2^24 at 8/16/8 bits, so float32 computes them exactly.
 
 Surrogate gradient of ``H``: SuperSpike's fast sigmoid, ``dH/dh ≈ 1 / (1 + slope·|h|)^2``
-with ``h = (v - θ)·unit`` measured in float units (``unit = σ`` in QAT mode, 1 otherwise).
+with ``h = (v - θ)·unit`` measured in float units (``unit = σ`` in QAT mode, 1 otherwise;
+``σ / c`` per neuron for a neuron that QAT stretched by ``c``, see
+:func:`scsr.model.quant.neuron_stretch`, so that its surrogate keeps the float model's shape).
 
 :func:`lif_step` is the readable per-step reference (plain autograd); :func:`fused_scan`
 computes the same spikes and gradients with one kernel call forward and one backward
@@ -55,13 +57,20 @@ class ScanMode(NamedTuple):
     """How the dynamics are computed: float (``quant`` None) or §4 integer units."""
 
     quant: FixedPoint | None = None
-    unit: float = 1.0
+    #: Float value of one state unit: a number for the whole layer, or one per neuron ``(N,)``.
+    unit: float | torch.Tensor = 1.0
     slope: float = 5.0
 
     @property
     def bounds(self) -> tuple[float, float]:
         """The kernels' saturation range ``(s_min, s_max)``; unused (zeros) in float mode."""
         return (float(self.quant.s_min), float(self.quant.s_max)) if self.quant else (0.0, 0.0)
+
+    def units(self, like: torch.Tensor) -> torch.Tensor:
+        """``unit`` as the kernels take it: one float32 per neuron, shaped and placed like the
+        per-neuron parameter ``like``."""
+        unit = torch.as_tensor(self.unit, dtype=torch.float32, device=like.device)
+        return unit.detach().expand(like.shape).contiguous()
 
 
 #: The float (training) mode with the default surrogate slope.
@@ -137,7 +146,7 @@ class _FusedScan(torch.autograd.Function):
         mode = ctx.mode
         gx, ga, gb, gth, gw = _kernels(grad_s.device).backward(
             grad_s.contiguous(), i, v_pre, alpha, beta, theta, w_self,
-            float(mode.unit), float(mode.slope))
+            mode.units(alpha), float(mode.slope))
         return gx, ga, gb, gth, gw, None
 
 

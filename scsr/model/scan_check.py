@@ -15,13 +15,25 @@ from golden_model import FixedPoint
 
 from .scan import NeuronParams, ScanMode
 
-#: The modes the checks cover: float training, and QAT at a typical and a tiny width.
+#: The modes the checks cover: float training, QAT at a typical and a tiny width, and QAT
+#: with one unit per neuron (``equalise`` with ``stretch_surrogate``; see :func:`mode_for`).
 MODES = {"float": ScanMode(slope=4.0),
          "qat-8-16-8": ScanMode(FixedPoint(8, 16, 8), unit=1 / 300, slope=4.0),
-         "qat-2-8-1": ScanMode(FixedPoint(2, 8, 1), unit=1 / 20, slope=2.0)}
+         "qat-2-8-1": ScanMode(FixedPoint(2, 8, 1), unit=1 / 20, slope=2.0),
+         "qat-8-16-8-stretched": ScanMode(FixedPoint(8, 16, 8), unit=1 / 300, slope=4.0)}
 
 #: What :func:`run_scan`'s gradients are of, in order.
 GRADIENTS = ("x", "alpha", "beta", "theta", "w_self")
+
+
+def mode_for(name: str, size: int, device: str = "cpu") -> ScanMode:
+    """``MODES[name]`` for a layer of ``size`` neurons on ``device``; a ``-stretched`` mode
+    divides its unit per neuron by ``c`` from 1 to 8 (as
+    :func:`scsr.model.quant.neuron_stretch` does)."""
+    mode = MODES[name]
+    if not name.endswith("-stretched"):
+        return mode
+    return mode._replace(unit=mode.unit / torch.linspace(1.0, 8.0, size, device=device))
 
 
 def random_case(seed: int, steps: int, batch: int, size: int, mode: ScanMode

@@ -110,9 +110,9 @@ def _backward(gs, i_all, v_pre, weight, alpha, beta, theta, w_self, unit, slope,
             for k in range(size):
                 m = base + k
                 vp = v_pre[t, m]
-                h = (vp - theta[k]) * unit
+                h = (vp - theta[k]) * unit[k]
                 q = _ONE + slope * abs(h)
-                surrogate = unit / (q * q)
+                surrogate = unit[k] / (q * q)
                 g = (gs[t, m] if weight is None else rec[k]) + w_self[k] * a_next[k]
                 # Selects, not branches, so that the loop over k vectorises.
                 carry = beta[k] * b_next[k]  # no spike at t: the membrane carries over
@@ -156,16 +156,17 @@ def forward(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor, theta: tor
 
 
 def backward(gs: torch.Tensor, i: torch.Tensor, v_pre: torch.Tensor, alpha: torch.Tensor,
-             beta: torch.Tensor, theta: torch.Tensor, w_self: torch.Tensor, unit: float,
+             beta: torch.Tensor, theta: torch.Tensor, w_self: torch.Tensor, unit: torch.Tensor,
              slope: float, weight: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
     """``dL/dx`` ``(T, B, N)`` and the per-neuron gradients of α, β, θ, w_self ``(N,)``
-    (``weight`` as in :func:`forward`; its own gradient is left to the caller)."""
+    (``unit`` ``(N,)``: the surrogate's unit per neuron; ``weight`` as in :func:`forward`;
+    its own gradient is left to the caller)."""
     steps, batch, size = gs.shape
     flat = [t.float().reshape(steps, -1).numpy() for t in (gs, i, v_pre)]
     gx = torch.empty((steps, batch, size), dtype=torch.float32)
     use_threads(gx.numel())
     per_neuron = [torch.empty(batch * size, dtype=torch.float32) for _ in range(4)]
-    _backward(*flat, _matrix(weight), *(p.numpy() for p in (alpha, beta, theta, w_self)),
-              np.float32(unit), np.float32(slope), gx.reshape(steps, -1).numpy(),
-              *(g.numpy() for g in per_neuron))
+    _backward(*flat, _matrix(weight),
+              *(p.float().numpy() for p in (alpha, beta, theta, w_self, unit)),
+              np.float32(slope), gx.reshape(steps, -1).numpy(), *(g.numpy() for g in per_neuron))
     return (gx, *(g.reshape(batch, size).sum(0) for g in per_neuron))

@@ -55,7 +55,7 @@ class _RecurrentScan(torch.autograd.Function):
         mode = ctx.mode
         gx, ga, gb, gth, gw = scan_cpu.backward(
             grad_s.contiguous().float(), i, v_pre, alpha, beta, theta, w_self,
-            float(mode.unit), float(mode.slope), weight)
+            mode.units(alpha), float(mode.slope), weight)
         size = weight.shape[0]
         # dL/dW[k, j] = Σ_{t ≥ 1, b} dL/dI[t, b, k] · s[t-1, b, j]
         g_weight = gx[1:].reshape(-1, size).T @ s[:-1].reshape(-1, size)

@@ -68,8 +68,8 @@ def _forward_kernel(x, alpha, beta, theta, w_self, s_out, i_out, vpre_out,
 
 
 @triton.jit
-def _backward_kernel(gs, i_all, v_pre, alpha, beta, theta, w_self,
-                     gx, ga, gb, gth, gw, steps, m_total, size, unit, slope,
+def _backward_kernel(gs, i_all, v_pre, alpha, beta, theta, w_self, unit,
+                     gx, ga, gb, gth, gw, steps, m_total, size, slope,
                      BLOCK: tl.constexpr):
     m = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = m < m_total
@@ -78,6 +78,7 @@ def _backward_kernel(gs, i_all, v_pre, alpha, beta, theta, w_self,
     b_f = tl.load(beta + n, mask=mask, other=0.0)
     th = tl.load(theta + n, mask=mask, other=0.0)
     w = tl.load(w_self + n, mask=mask, other=0.0)
+    u = tl.load(unit + n, mask=mask, other=0.0)
     a_next = tl.zeros([BLOCK], dtype=tl.float32)
     b_next = tl.zeros([BLOCK], dtype=tl.float32)
     da = tl.zeros([BLOCK], dtype=tl.float32)
@@ -108,9 +109,9 @@ def _backward_kernel(gs, i_all, v_pre, alpha, beta, theta, w_self,
         v4 = tl.load(v_pre + before, mask=ok, other=0.0)
         i4 = tl.load(i_all + before, mask=ok, other=0.0)
         g4 = tl.load(gs + before, mask=ok, other=0.0)
-        h = (v0 - th) * unit
+        h = (v0 - th) * u
         q = 1.0 + slope * tl.abs(h)
-        surrogate = unit / (q * q)
+        surrogate = u / (q * q)
         g = g0 + w * a_next
         b = surrogate * g + tl.where(v0 > th, 0.0, b_f * b_next)
         a = a_f * a_next + b
@@ -154,14 +155,16 @@ def forward(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor, theta: tor
 
 
 def backward(gs: torch.Tensor, i: torch.Tensor, v_pre: torch.Tensor, alpha: torch.Tensor,
-             beta: torch.Tensor, theta: torch.Tensor, w_self: torch.Tensor, unit: float,
+             beta: torch.Tensor, theta: torch.Tensor, w_self: torch.Tensor, unit: torch.Tensor,
              slope: float) -> tuple[torch.Tensor, ...]:
-    """``dL/dx`` ``(T, B, N)`` and the per-neuron gradients of α, β, θ, w_self ``(N,)``."""
+    """``dL/dx`` ``(T, B, N)`` and the per-neuron gradients of α, β, θ, w_self ``(N,)``
+    (``unit`` ``(N,)``: the surrogate's unit per neuron)."""
     steps, batch, size = gs.shape
     m_total = batch * size
     gx = torch.empty_like(i)
     per_neuron = [torch.empty(m_total, dtype=torch.float32, device=i.device) for _ in range(4)]
     grid = (triton.cdiv(m_total, _BLOCK),)
     _backward_kernel[grid](gs.float().contiguous(), i, v_pre, alpha, beta, theta, w_self,
-                           gx, *per_neuron, steps, m_total, size, unit, slope, BLOCK=_BLOCK)
+                           unit.float().contiguous(), gx, *per_neuron, steps, m_total, size,
+                           slope, BLOCK=_BLOCK)
     return (gx, *(g.reshape(batch, size).sum(0) for g in per_neuron))

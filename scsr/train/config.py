@@ -57,6 +57,9 @@ class TrainConfig:
         (float 93.1 %) with no QAT at all, and it made ``intrinsic_lr`` 1.0 usable on digits
         (``models/digits-8k.toml`` sets it); but with Adam β2 0.999 it made letters SD's QAT
         epochs worse in all three seeds, so it is off by default (docs/results.md).
+    stretch_surrogate : bool
+        With ``equalise``, give each stretched neuron the surrogate gradient it had in float
+        training (unit ``σ/c`` instead of ``σ``; :class:`scsr.model.ModelConfig`).
     intrinsic_lr : float
         Learning rate of α, β, θ and ``w_self`` as a fraction of ``lr`` (they move ``v`` far
         more per step than any single weight does).
@@ -112,6 +115,7 @@ class TrainConfig:
     normalise: bool = True
     self_bound: float = 0.0
     equalise: bool = False
+    stretch_surrogate: bool = False
     intrinsic_lr: float = 0.1
     init_rate: float = 0.05
     adam_beta2: float = 0.999

@@ -49,7 +49,7 @@ def model_config(config: TrainConfig, dataset: Dataset) -> ModelConfig:
                   config.bip, bits=config.bits, tau_s=config.tau_s, tau_m=config.tau_m,
                   theta=config.theta, weight_gain=config.weight_gain, slope=config.slope,
                   normalise=config.normalise, self_bound=config.self_bound,
-                  equalise=config.equalise)
+                  equalise=config.equalise, stretch_surrogate=config.stretch_surrogate)
 
 
 def _random_shift(x: torch.Tensor, axis: int, reach: int, block: int,

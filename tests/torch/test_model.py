@@ -135,18 +135,49 @@ def test_equalise_never_shrinks_a_row() -> None:
     assert all(torch.equal(a, b) for a, b in zip(on[1:], off[1:], strict=True))
 
 
-@pytest.mark.parametrize("quant", [False, True])
-def test_fused_network_gradients_match_per_step_loop(quant: bool) -> None:
-    net = _net("scsr")
+def _stretched_net(stretch_surrogate: bool) -> ScsrNet:
+    """A net whose QAT stretches its neurons by very different factors (``equalise``)."""
+    net = _net("scsr", normalise=True, weight_gain=12.0, equalise=True,
+               stretch_surrogate=stretch_surrogate)
+    _spread_time_constants(net)
+    return net
+
+
+def test_stretch_surrogate_changes_gradients_not_spikes() -> None:
+    """Per-neuron surrogate units (``σ / c``) are a backward-pass choice: the QAT forward,
+    and so the bundle, are the same; the gradients are not."""
+    x = _input()
+    runs = []
+    for on in (False, True):
+        net = _stretched_net(on)
+        out = net(x, quant=True)
+        out.counts.sum().backward()  # its output layer is silent: no gradient from counts²
+        runs.append((out.counts.detach(), net.neurons[0].theta.grad.clone(), net))
+    (counts_off, grad_off, _), (counts_on, grad_on, net) = runs
+    assert torch.equal(counts_off, counts_on)
+    assert not torch.allclose(grad_off, grad_on)
+    run = net.layer_run(0, quant=True)
+    weights, p = net.effective(0)
+    q = quantise_layer(weights, p.alpha, p.beta, p.theta, p.w_self, net.config.fixed_point,
+                       equalise=True)
+    assert q.stretch.max() > 4 * q.stretch.min()
+    torch.testing.assert_close(run.mode.unit, q.scale / q.stretch)
+
+
+@pytest.mark.parametrize("quant", [False, True, "stretched"])
+def test_fused_network_gradients_match_per_step_loop(quant: bool | str) -> None:
+    net = _stretched_net(True) if quant == "stretched" else _net("scsr")
+    quant = bool(quant)
     x = _input()
     grads = []
     for fused in (True, False):
         net.zero_grad()
         out = net(x, quant=quant, fused=fused)
-        out.counts.float().pow(2).mean().backward()
+        (out.counts.float().pow(2).mean() + out.counts.sum()).backward()
         grads.append({n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None})
     assert sorted(grads[0]) == sorted(grads[1])
     assert {"neurons.0.alpha_logit", "neurons.0.theta", "neurons.0.w_self"} <= set(grads[0])
+    assert all(grads[0][name].any() for name in ("neurons.0.theta", "neurons.1.w_self"))
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-5,
                                    msg=name)

@@ -8,16 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scsr.model import LIFLayer, fused_scan, reference_scan
-from scsr.model.scan_check import GRADIENTS, MODES, random_case, run_scan
+from scsr.model.scan_check import GRADIENTS, MODES, mode_for, random_case, run_scan
 
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**31), steps=st.integers(1, 30), batch=st.integers(1, 3),
        size=st.integers(1, 70), mode=st.sampled_from(sorted(MODES)))
 def test_fused_scan_matches_autograd_reference(seed, steps, batch, size, mode) -> None:
-    tensors, weights = random_case(seed, steps, batch, size, MODES[mode])
-    s_ref, g_ref = run_scan(reference_scan, tensors, weights, MODES[mode])
-    s_fused, g_fused = run_scan(fused_scan, tensors, weights, MODES[mode])
+    mode = mode_for(mode, size)
+    tensors, weights = random_case(seed, steps, batch, size, mode)
+    s_ref, g_ref = run_scan(reference_scan, tensors, weights, mode)
+    s_fused, g_fused = run_scan(fused_scan, tensors, weights, mode)
     assert torch.equal(s_ref, s_fused)  # same float32 operations in the same order
     for name, a, b in zip(GRADIENTS, g_ref, g_fused, strict=True):
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4, msg=name)
@@ -25,9 +26,10 @@ def test_fused_scan_matches_autograd_reference(seed, steps, batch, size, mode) -
 
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_fused_scan_matches_reference_on_a_busy_layer(mode: str) -> None:
-    tensors, weights = random_case(11, 60, 4, 130, MODES[mode])
-    s_ref, g_ref = run_scan(reference_scan, tensors, weights, MODES[mode])
-    s_fused, g_fused = run_scan(fused_scan, tensors, weights, MODES[mode])
+    scan_mode = mode_for(mode, 130)
+    tensors, weights = random_case(11, 60, 4, 130, scan_mode)
+    s_ref, g_ref = run_scan(reference_scan, tensors, weights, scan_mode)
+    s_fused, g_fused = run_scan(fused_scan, tensors, weights, scan_mode)
     assert torch.equal(s_ref, s_fused)
     assert 0.02 < float(s_ref.mean()) < 0.9  # spikes and silences: every path is exercised
     for a, b in zip(g_ref, g_fused, strict=True):
@@ -38,10 +40,11 @@ def test_fused_scan_matches_reference_on_a_busy_layer(mode: str) -> None:
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_triton_scan_matches_cpu_reference(mode: str) -> None:
     pytest.importorskip("triton", reason="Triton is not installed")
-    cpu, weights = random_case(7, 40, 4, 300, MODES[mode])
-    s_ref, g_ref = run_scan(reference_scan, cpu, weights, MODES[mode])
+    scan_mode = mode_for(mode, 300)
+    cpu, weights = random_case(7, 40, 4, 300, scan_mode)
+    s_ref, g_ref = run_scan(reference_scan, cpu, weights, scan_mode)
     gpu = [t.detach().cuda().requires_grad_(True) for t in cpu]
-    s_gpu, g_gpu = run_scan(fused_scan, gpu, weights.cuda(), MODES[mode])
+    s_gpu, g_gpu = run_scan(fused_scan, gpu, weights.cuda(), mode_for(mode, 300, "cuda"))
     assert torch.equal(s_gpu.cpu(), s_ref)
     for a, b in zip(g_ref, g_gpu, strict=True):
         torch.testing.assert_close(b.cpu(), a, rtol=1e-4, atol=1e-4)

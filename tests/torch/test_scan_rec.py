@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from scsr.model import ScsrNet, preset, scan_cpu
 from scsr.model.scan import NeuronParams, ScanMode
-from scsr.model.scan_check import GRADIENTS, MODES, random_case
+from scsr.model.scan_check import GRADIENTS, MODES, mode_for, random_case
 from scsr.model.scan_rec import recurrent_scan, reference_recurrent_scan
 
 
@@ -62,7 +62,7 @@ def _check(seed: int, steps: int, batch: int, size: int, mode: ScanMode,
 @given(seed=st.integers(0, 2**31), steps=st.integers(1, 25), batch=st.integers(1, 3),
        size=st.integers(1, 40), mode=st.sampled_from(sorted(MODES)))
 def test_recurrent_scan_matches_per_step_loop(seed, steps, batch, size, mode) -> None:
-    _check(seed, steps, batch, size, MODES[mode])
+    _check(seed, steps, batch, size, mode_for(mode, size))
 
 
 @settings(max_examples=20, deadline=None)
@@ -87,7 +87,7 @@ def test_float_spikes_differ_only_within_rounding_of_theta(seed, steps, batch, s
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_recurrent_scan_on_a_busy_layer_with_two_own_projections(mode: str) -> None:
     """Two matrices are summed into one before the kernel; the loop adds both products."""
-    s = _check(5, 50, 3, 100, MODES[mode], count=2)
+    s = _check(5, 50, 3, 100, mode_for(mode, 100), count=2)
     assert 0.02 < float(s.mean()) < 0.9  # spikes and silences: every path is exercised
 
 
