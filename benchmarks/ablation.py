@@ -58,13 +58,37 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scsr.cli.argtypes import setting  # noqa: E402
-from scsr.model.presets import variant_name  # noqa: E402
+from scsr.model.presets import PRESETS, variant_name  # noqa: E402
 
+#: The paper's five variants, run by default; ``--variants`` may name any preset with or
+#: without BIP (e.g. ``rsnn+bip``, the dense RSNN with trained intrinsic parameters).
 VARIANTS = (("ff", False), ("rsnn", False), ("sr", False), ("scsr", False), ("scsr", True))
-#: Relative cost of a training step per variant on one CPU thread (measured at 128,128,
+KNOWN_VARIANTS = {variant_name(preset, bip): (preset, bip)
+                  for preset in PRESETS for bip in (False, True)}
+#: Relative cost of a training step per preset on one CPU thread (measured at 128,128,
 #: batch 16: ff ≈ 17 ms, scsr+bip ≈ 25 ms, rsnn ≈ 130 ms: its dense recurrence cannot use the
 #: fused scan); starts the slowest runs first and scales time estimates between variants.
-COST = {"ff": 1.0, "rsnn": 6.0, "sr": 1.3, "scsr": 1.4, "scsr+bip": 1.5}
+COST = {"ff": 1.0, "rsnn": 6.0, "sr": 1.3, "scsr": 1.4}
+#: Training α, β and θ too costs about this much more per step (scsr+bip against scsr).
+BIP_COST = 1.07
+
+
+def cost(variant: str) -> float:
+    """The :data:`COST` of a variant name such as ``scsr+bip``."""
+    preset, _, bip = variant.partition("+")
+    return COST[preset] * (BIP_COST if bip else 1.0)
+
+
+def chosen_variants(names: str | None) -> list[tuple[str, bool]]:
+    """``(preset, bip)`` for each name of ``--variants`` (all of :data:`VARIANTS` without it);
+    an unknown name is an error that lists the known ones."""
+    if names is None:
+        return list(VARIANTS)
+    unknown = [name for name in names.split(",") if name not in KNOWN_VARIANTS]
+    if unknown:
+        raise SystemExit(f"ablation: --variants: unknown {', '.join(unknown)} "
+                         f"(known: {', '.join(KNOWN_VARIANTS)})")
+    return [KNOWN_VARIANTS[name] for name in names.split(",")]
 
 
 def parse_settings(text: str) -> dict[str, Any]:
@@ -171,7 +195,7 @@ class Scheduler:
             u for values in self.durations.values() for u in values]
         if not units:
             return None
-        return statistics.median(units) * job["config"]["epochs"] * COST[job["variant"]]
+        return statistics.median(units) * job["config"]["epochs"] * cost(job["variant"])
 
     def _launch(self, job: dict[str, Any], device: str) -> subprocess.Popen:
         job = {**job, "config": {**job["config"], "device": device}, "threads": self.threads}
@@ -227,7 +251,7 @@ class Scheduler:
                     if "error" not in result:
                         self.durations[(job["kind"], job["variant"])].append(
                             (self.elapsed() - start)
-                            / (job["config"]["epochs"] * COST[job["variant"]]))
+                            / (job["config"]["epochs"] * cost(job["variant"])))
                     self.on_result(job, result)
                     bar.update()
                 if running and self.elapsed() >= kill_at:
@@ -308,9 +332,10 @@ def carve_validation(path: str, fraction: float, seed: int, out: Path) -> Path:
 def summarise(runs: list[dict[str, Any]], labels: list[str]) -> list[dict[str, Any]]:
     """Mean ± sample std over seeds of every (dataset, variant) with finished runs."""
     table = []
+    # the paper's five in their order, then any other variant that was run
+    names = dict.fromkeys([*(variant_name(*v) for v in VARIANTS), *KNOWN_VARIANTS])
     for label in labels:
-        for preset, bip in VARIANTS:
-            name = variant_name(preset, bip)
+        for name in names:
             mine = [r for r in runs if r["dataset"] == label and r["variant"] == name
                     and "float_accuracy" in r and not r.get("partial")]
             if not mine:
@@ -429,7 +454,8 @@ def main() -> int:
     parser.add_argument("--hidden", default="48,48", metavar="N,N")
     parser.add_argument("--bits", default="8,16,8", metavar="W,S,F")
     parser.add_argument("--variants", default=None, metavar="NAME,...",
-                        help="subset, e.g. ff,scsr+bip (default: all five)")
+                        help="subset, e.g. ff,scsr+bip, or other BIP switches such as "
+                             "rsnn+bip (default: the paper's five)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any other training setting, e.g. lr=0.01 (repeatable)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
@@ -473,8 +499,7 @@ def main() -> int:
             "bits": [int(b) for b in args.bits.split(",")],
             **parse_settings(" ".join(shlex.quote(s) for s in args.set))}
     labels = {path: dataset_label(path) for path in args.datasets}
-    chosen = [v for v in VARIANTS if args.variants is None
-              or variant_name(*v) in args.variants.split(",")]
+    chosen = chosen_variants(args.variants)
     record: dict[str, Any] = {
         "benchmark": "ablation", "datasets": labels, "bits": args.bits, "hidden": args.hidden,
         "epochs": args.epochs, "seeds": args.seeds, "settings": base, "jobs": args.jobs,
@@ -539,12 +564,12 @@ def main() -> int:
         for seed in (int(s) for s in args.seeds.split(",")):
             for path, label in labels.items():
                 settings = {**base, **parse_settings(record["picks"].get(label, ""))}
-                for preset, bip in sorted(chosen, key=lambda v: -COST[variant_name(*v)]):
+                for preset, bip in sorted(chosen, key=lambda v: -cost(variant_name(*v))):
                     jobs.append(make_job("ablation", label, path, preset, bip, seed, settings,
                                          ""))
         # The slowest variant (rsnn, ~4× the others) of every seed starts first: it is the
         # critical path; the rest follow seed by seed, so a cut still covers every variant.
-        jobs.sort(key=lambda job: job["variant"] != "rsnn")
+        jobs.sort(key=lambda job: not job["variant"].startswith("rsnn"))
         scheduler.run(jobs, args.deadline, kill_at)
     except Stop as why:
         print(f"ablation: stopped ({why}); finished runs are kept", file=sys.stderr)

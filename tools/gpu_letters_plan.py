@@ -77,7 +77,9 @@ def cuda_check() -> tuple[bool, str]:
     if not torch.cuda.is_available():
         return False, "torch.cuda.is_available() is False"
     for mode_name in ("float", "qat-8-16-8", "qat-8-16-8-stretched"):
-        mode = mode_for(mode_name, 64, "cuda")
+        mode = mode_for(mode_name, 64)
+        if isinstance(mode.unit, torch.Tensor):  # one unit per neuron, on the GPU
+            mode = mode._replace(unit=mode.unit.cuda())
         cpu, weights = random_case(0, 50, 8, 64, mode)
         results = [run_scan(scan, [t.detach().cuda().requires_grad_(True) for t in cpu],
                             weights.cuda(), mode) for scan in (reference_scan, fused_scan)]

@@ -92,6 +92,17 @@ def test_summary_is_mean_and_sample_std_of_finished_runs_only(values) -> None:
     assert "float_before_qat" not in row  # no run recorded it: no column value made up
 
 
+def test_variants_beyond_the_paper_five_are_run_and_tabled_and_typos_refused() -> None:
+    assert ablation.chosen_variants(None) == list(ablation.VARIANTS)
+    assert ablation.chosen_variants("rsnn+bip,ff") == [("rsnn", True), ("ff", False)]
+    with pytest.raises(SystemExit, match=r"unknown rsnn-bip .*known: ff, ff\+bip"):
+        ablation.chosen_variants("rsnn-bip")
+    runs = [{"dataset": "d", "variant": v, "seed": 0, "float_accuracy": 0.5,
+             "fixed_accuracy": 0.5, "train_accuracy": 1.0} for v in ("rsnn+bip", "scsr+bip", "ff")]
+    assert [row["variant"] for row in ablation.summarise(runs, ["d"])] == \
+        ["ff", "scsr+bip", "rsnn+bip"]
+
+
 def test_parse_settings_reads_json_values() -> None:
     assert ablation.parse_settings("lr=0.02 shift=4 normalise=false hidden=[8,8] device=cpu") \
         == {"lr": 0.02, "shift": 4, "normalise": False, "hidden": [8, 8], "device": "cpu"}
@@ -206,7 +217,7 @@ def test_gpu_plan_cuda_gate_accepts_a_correct_scan_and_names_a_wrong_gradient(mo
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda: "fake")
     monkeypatch.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self.detach().clone())
     assert gpu_plan.cuda_check() == (True, "fake: fused scan matches the reference "
-                                           "(float, QAT)")
+                                           "(float, QAT, QAT with per-neuron units)")
     real = scsr.model.fused_scan
 
     class OffByOnePercent(torch.autograd.Function):
