@@ -2,7 +2,7 @@
 # `make flow`: speech to a bitstream, end to end, into build/flow/. Measured (session 4): 8
 # minutes with FLOW_EPOCHS=3 on this 2-core machine beside two training jobs, the dataset
 # build included; session 5's digits set is 3.5x larger (more renditions, Flite voices), so
-# its first build takes a few minutes more, and the recipe's 20 epochs about 2.5 minutes.
+# its first build takes a few minutes more, and the recipe's 30 epochs about 3 minutes.
 #
 #   1. build the built-in speaker-independent digits (espeak-ng and Flite speech -> log-mel
 #      -> spikes)
@@ -13,7 +13,7 @@
 #   5. cosimulate the pipelined RTL (4 lanes) against the golden model, cycle counts too
 #   6. synthesise the UART board top for the iCEBreaker (iCE40 UP5K, one lane)
 #
-# FLOW_EPOCHS=N trains for N epochs instead of the recipe's 20 (a quicker look).
+# FLOW_EPOCHS=N trains for N epochs instead of the recipe's 30 (a quicker look).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/flow
