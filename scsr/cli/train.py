@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             raise ScsrError("--resume", ", ".join(sorted(extra)) or "--config",
                             "a resumed run keeps its settings; only --epochs and --device "
                             "may be given")
-        saved = TrainConfig.from_dict(state["train_config"], str(out / NAME))
+        saved = TrainConfig.from_checkpoint(state["train_config"], str(out / NAME))
         raw = {**saved.to_dict(), **_overrides(args)}
     else:
         raw = load_toml(args.config) if args.config else {}

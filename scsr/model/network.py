@@ -69,14 +69,14 @@ class ModelConfig:
         by default so checkpoints written before it load unchanged.
     equalise : bool
         Quantise with :func:`scsr.model.quant.neuron_stretch`: every neuron's incoming row
-        uses the whole weight range (QAT and export alike). Off by default so checkpoints
-        written before it load unchanged.
+        uses the whole weight range (QAT and export alike). Off here so checkpoints written
+        before it load unchanged; ``scsr train`` turns it on by default (``TrainConfig``).
     stretch_surrogate : bool
         With ``equalise``, measure each neuron's surrogate in its own float units
         (``σ / c``) in QAT, as float training did; with the layer's ``σ``, a neuron stretched
         by ``c`` gets a surrogate ``c`` times narrower and taller the moment QAT starts. Off
-        by default so that runs and checkpoints made before it (``models/digits-8k``)
-        reproduce.
+        here so that checkpoints made before it load unchanged; ``scsr train`` turns it on
+        by default (``TrainConfig``).
     bits : tuple of int
         ``(weight_bits, state_bits, decay_bits)`` used by the QAT forward.
     """

@@ -61,6 +61,27 @@ def test_resume_continues_bit_exactly(scsr, dataset, trained, tmp_path) -> None:
     assert [drop(r) for r in rows[0]] == [drop(r) for r in rows[1]]
 
 
+def test_a_checkpoint_older_than_a_default_resumes_as_it_was_trained(scsr, dataset,
+                                                                     tmp_path) -> None:
+    """``equalise`` and ``stretch_surrogate`` are on by default since session 6; a run
+    saved before they existed (no such keys) was trained without them and resumes so."""
+    assert TrainConfig().equalise and TrainConfig().stretch_surrogate
+    run = tmp_path / "old"
+    first = scsr("train", dataset, "--out", run, "--epochs", "3", "--stop-after", "2",
+                 "--seed", "5", "--set", "equalise=false", "--set", "stretch_surrogate=false",
+                 *SMALL)
+    assert first.returncode == 0, first.stderr
+    state = load_checkpoint(run / "checkpoint.pt")
+    for config in (state["train_config"], state["model_config"]):
+        del config["equalise"], config["stretch_surrogate"]
+    save_checkpoint(run / "checkpoint.pt", state)
+    again = scsr("train", "--out", run, "--resume", "--threads", "1")
+    assert again.returncode == 0, again.stderr
+    resumed = load_checkpoint(run / "checkpoint.pt")
+    for config in (resumed["train_config"], resumed["model_config"]):
+        assert config["equalise"] is False and config["stretch_surrogate"] is False
+
+
 def test_run_directory_holds_metrics_and_a_curve(trained) -> None:
     meta = json.loads((trained / "metrics.json").read_text())
     assert [r["epoch"] for r in meta["epochs"]] == [1, 2, 3]
