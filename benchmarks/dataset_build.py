@@ -7,7 +7,6 @@ cached rebuild. Writes JSON and prints one line.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -15,6 +14,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from golden_model.atomic import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,8 +54,7 @@ def main() -> int:
         "cached_identical": same, "cpus": os.cpu_count(), "machine": platform.machine(),
         "python": platform.python_version(), "config": dataset.config,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    write_json(args.out, result, indent=1)
     print(f"dataset_build: {args.kind} {samples} utterances, T={dataset.timesteps} "
           f"C={dataset.channels}: build {fresh:.1f} s ({samples / fresh:.0f} utt/s, "
           f"{args.workers} workers), cached rebuild {cached:.2f} s, identical={same}")

@@ -10,7 +10,6 @@ Writes JSON and prints one line. Ratios are measured in the same run (machines a
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.golden.naive, the deliberately naive reference
 
 from golden_model import FixedPoint, simulate  # noqa: E402
+from golden_model.atomic import write_json  # noqa: E402
 from golden_model.random_bundle import RandomSpec, random_bundle  # noqa: E402
 from tests.golden.naive import naive_simulate  # noqa: E402
 
@@ -137,8 +137,7 @@ def main() -> int:
         "golden_vs_naive": case_golden_vs_naive(args.repeats, args.naive_samples),
         "golden_vs_xylosim": case_golden_vs_xylosim(args.repeats),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     a, b = report["golden_vs_naive"], report["golden_vs_xylosim"]
     line = (f"golden {a['golden_samples_per_s']:.0f} samples/s "
             f"({a['speedup_vs_naive']:.0f}x naive); 512-rec net {b['golden_samples_per_s']:.0f}"

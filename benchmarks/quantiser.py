@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from golden_model.atomic import write_json
 
 
 def resolution(model: Any) -> dict[str, dict[str, float]]:
@@ -71,8 +72,7 @@ def main() -> int:
     parser.add_argument("--out", default="build/bench/quantiser.json", help="JSON to write")
     args = parser.parse_args()
     result = measure(args.run, args.data)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"quantiser: float {result['float']:.2%}, fixed one scale per layer "
           f"{result['one_scale']['fixed']:.2%}, with the per-neuron stretch "
           f"{result['stretch']['fixed']:.2%} (bits {result['bits']}) -> {args.out}")

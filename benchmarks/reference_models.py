@@ -21,12 +21,12 @@ Datasets must hold features (``scsr dataset build ... --features``). Seeded; CPU
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+
+from golden_model.atomic import write_json
 
 
 def pooled(x: np.ndarray) -> np.ndarray:
@@ -176,9 +176,7 @@ def main() -> int:
         results.append(evaluate(path, args.seed, args.epochs, args.hidden, args.device,
                                 args.only == "gru"))
         print(summary(results[-1]), flush=True)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"benchmark": "reference_models",
-                                              "results": results}, indent=1) + "\n")
+        write_json(args.out, {"benchmark": "reference_models", "results": results}, indent=1)
     return 0
 
 

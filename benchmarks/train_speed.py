@@ -33,17 +33,16 @@ usage: python benchmarks/train_speed.py [--device cpu|cuda] [--size N] [--thread
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from golden_model.atomic import write_json
 from scsr.model import NeuronParams, fused_scan, reference_scan
 from scsr.model.spike_matmul import DENSE_ABOVE, MIN_WORK, sparse_enabled, spike_matmul
 
@@ -236,8 +235,7 @@ def main() -> None:
                                               for k, v in record["breakdown_ms"].items())
     record["load_average_after"] = os.getloadavg()
     record["threads_after"] = torch.get_num_threads()  # numba must not have changed it
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.out, record)
     print(f"train_speed {device} B={args.batch} T={args.steps} N={size} "
           f"threads={record['threads']}: {line} -> {args.out}")
 

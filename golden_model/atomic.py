@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -32,6 +33,13 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_json(path: str | os.PathLike[str], value: object, indent: int = 2) -> None:
+    """``value`` as JSON, with a final newline, written to ``path`` through
+    :func:`atomic_file` (its folder is made if need be)."""
+    with atomic_file(path) as handle:
+        handle.write((json.dumps(value, indent=indent) + "\n").encode())
 
 
 @contextlib.contextmanager
