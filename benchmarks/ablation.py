@@ -75,7 +75,7 @@ BIP_COST = 1.07
 
 def cost(variant: str) -> float:
     """The :data:`COST` of a variant name such as ``scsr+bip``."""
-    preset, _, bip = variant.partition("+")
+    preset, bip = KNOWN_VARIANTS[variant]
     return COST[preset] * (BIP_COST if bip else 1.0)
 
 
@@ -569,7 +569,7 @@ def main() -> int:
                                          ""))
         # The slowest variant (rsnn, ~4× the others) of every seed starts first: it is the
         # critical path; the rest follow seed by seed, so a cut still covers every variant.
-        jobs.sort(key=lambda job: not job["variant"].startswith("rsnn"))
+        jobs.sort(key=lambda job: job["config"]["preset"] != "rsnn")
         scheduler.run(jobs, args.deadline, kill_at)
     except Stop as why:
         print(f"ablation: stopped ({why}); finished runs are kept", file=sys.stderr)

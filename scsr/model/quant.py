@@ -111,10 +111,12 @@ def quantise_layer(weights: Sequence[torch.Tensor], alpha: torch.Tensor, beta: t
     """
     sigma = layer_scale(weights, w_self, theta, fp)
     one = float(1 << fp.decay_bits)
-    c = neuron_stretch(weights, w_self, theta, sigma, fp) if equalise else torch.ones_like(theta)
     if equalise:
+        c = neuron_stretch(weights, w_self, theta, sigma, fp)
         weights = [w * c[:, None] for w in weights]
         w_self, theta = w_self * c, theta * c
+    else:
+        c = torch.ones_like(theta)
 
     def weight(w: torch.Tensor) -> torch.Tensor:
         return fake_round(w / sigma).clamp(fp.w_min, fp.w_max)
