@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -230,18 +231,29 @@ class ScsrNet(nn.Module):
                     lo, hi = (mid, hi) if fired < rate else (lo, mid)
 
     # --- forward ----------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, quant: bool = False, fused: bool = True) -> NetOutput:
+    def forward(self, x: torch.Tensor, quant: bool = False, fused: bool = True,
+                keep: Mapping[str, torch.Tensor] | None = None) -> NetOutput:
         """Run input spikes ``x`` ``(B, T, C)`` (0/1, any dtype); ``quant`` for QAT;
-        ``fused=False`` for the plain reference (per-step autograd loop, dense matmuls)."""
+        ``fused=False`` for the plain reference (per-step autograd loop, dense matmuls).
+
+        ``keep`` maps a layer name to a ``(B, size)`` factor on the spikes that *other*
+        layers receive from it, the same at every timestep (locked dropout: training only;
+        the layer's own recurrence and the returned spikes are unscaled).
+        """
         xs = x.to(self.weights[0].dtype).transpose(0, 1)
         runs = [self.layer_run(k, quant) for k in range(len(self.names))]
-        spikes = (self._timestep_major(xs, runs) if self.has_feedback
-                  else self._layer_major(xs, runs, fused))
+        keep = dict(keep or {})
+        unknown = set(keep) - set(self.names)
+        if unknown:
+            raise ValueError(f"keep names no layer: {sorted(unknown)}")
+        spikes = (self._timestep_major(xs, runs, keep) if self.has_feedback
+                  else self._layer_major(xs, runs, fused, keep))
         return NetOutput(spikes[self.names[-1]].sum(0), spikes)
 
-    def _layer_major(self, xs: torch.Tensor, runs: list[_LayerRun],
-                     fused: bool) -> dict[str, torch.Tensor]:
+    def _layer_major(self, xs: torch.Tensor, runs: list[_LayerRun], fused: bool,
+                     keep: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         history = {INPUT: xs}
+        sent = {INPUT: xs}  # what other layers receive (after `keep`)
         for index, name in enumerate(self.names):
             run, neuron = runs[index], self.neurons[index]
             projections = [p for p, _ in self.incoming(name)]
@@ -249,7 +261,7 @@ class ScsrNet(nn.Module):
             own = [p for p in projections if p.src == name]
             current: torch.Tensor | None = None  # no zeros + first term: one pass less
             for p in external:  # binary spikes: spike-sparse on CPU (fused=False: dense)
-                spikes = _delayed(history[p.src], p.delay)
+                spikes = _delayed(sent[p.src], p.delay)
                 weight = run.weights[p.weights]
                 term = spike_matmul(spikes, weight) if fused else spikes @ weight.T
                 current = term if current is None else current + term
@@ -257,15 +269,16 @@ class ScsrNet(nn.Module):
                 current = xs.new_zeros((xs.shape[0], xs.shape[1], self.sizes[name]))
             if not own:
                 history[name] = neuron.scan(current, run.params, run.mode, fused)
-                continue
-            # s[t-1] @ W.T for the own projections (delay 1): the fused kernel on CPU
-            scan = (recurrent_scan if fused and all(p.delay == 1 for p in own)
-                    else reference_recurrent_scan)
-            history[name] = scan(current, [run.weights[p.weights] for p in own],
-                                 run.params, run.mode)
+            else:  # s[t-1] @ W.T for the own projections (delay 1): the fused kernel on CPU
+                scan = (recurrent_scan if fused and all(p.delay == 1 for p in own)
+                        else reference_recurrent_scan)
+                history[name] = scan(current, [run.weights[p.weights] for p in own],
+                                     run.params, run.mode)
+            sent[name] = history[name] * keep[name] if name in keep else history[name]
         return {name: history[name] for name in self.names}
 
-    def _timestep_major(self, xs: torch.Tensor, runs: list[_LayerRun]) -> dict[str, torch.Tensor]:
+    def _timestep_major(self, xs: torch.Tensor, runs: list[_LayerRun],
+                        keep: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         batch = xs.shape[1]
         states = [neuron.initial_state(batch) for neuron in self.neurons]
         out: dict[str, list[torch.Tensor]] = {name: [] for name in self.names}
@@ -276,7 +289,8 @@ class ScsrNet(nn.Module):
             current = {INPUT: xs[t]}
             for k, name in enumerate(self.names):
                 run = runs[k]
-                acc = sum(((current if p.delay == 0 else previous)[p.src]
+                acc = sum((_kept((current if p.delay == 0 else previous)[p.src],
+                                 keep.get(p.src) if p.src != name else None)
                            @ run.weights[p.weights].T) for p, _ in self.incoming(name))
                 if isinstance(acc, int):
                     acc = xs.new_zeros((batch, self.sizes[name]))
@@ -284,6 +298,10 @@ class ScsrNet(nn.Module):
                 current[name] = s
                 out[name].append(s)
         return {name: torch.stack(seq) for name, seq in out.items()}
+
+
+def _kept(spikes: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:
+    return spikes if factor is None else spikes * factor
 
 
 def _delayed(history: torch.Tensor, delay: int) -> torch.Tensor:

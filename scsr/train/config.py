@@ -87,6 +87,16 @@ class TrainConfig:
         Rescale the gradient of each step to at most this global L2 norm (0: off). It
         does not stop the self-excitation blow-up described in docs/training.md (Adam
         normalises the step; ``adam_beta2`` bounds it).
+    hidden_drop : float
+        Locked dropout: in each training sample, every hidden neuron's outgoing spikes are
+        dropped with this probability for the whole utterance (the survivors scaled by
+        ``1/(1-p)``); its own recurrence is untouched. A regulariser against the
+        train/test gap on unseen speakers; the deployed network is unchanged.
+    weight_decay : float
+        Decoupled weight decay (AdamW) on the synaptic weights only, not on α, β, θ or
+        ``w_self`` (0: plain Adam, as every run before it existed).
+    label_smoothing : float
+        Cross-entropy against targets smoothed by this much (0: off).
     rate_reg : float
         Weight of a penalty on hidden layers whose mean firing rate leaves
         ``[rate_low, rate_high]`` (spikes per neuron per step); keeps gradients alive.
@@ -128,6 +138,9 @@ class TrainConfig:
     adam_beta2: float = 0.999
     ema: float = 0.0
     grad_clip: float = 0.0
+    hidden_drop: float = 0.0
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
     rate_reg: float = 0.0
     rate_low: float = 0.01
     rate_high: float = 0.2

@@ -86,6 +86,16 @@ def augment(x: torch.Tensor, config: TrainConfig, g: torch.Generator,
     return x
 
 
+def hidden_keep(model: ScsrNet, batch: int, p: float,
+                g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Locked-dropout factors for :meth:`ScsrNet.forward`'s ``keep``: per sample and hidden
+    neuron, 0 with probability ``p`` and ``1/(1-p)`` otherwise, for every timestep."""
+    if p <= 0:
+        return {}
+    return {name: (torch.rand((batch, model.sizes[name]), generator=g) >= p).float() / (1 - p)
+            for name in model.names[:-1]}
+
+
 def frequency_bands(dataset: Dataset) -> int:
     """Channels per block of frequency-ordered bands (the front end's channel count when the
     encoder repeats it, as ``delta``'s ON/OFF halves do; else every channel is one band)."""
@@ -147,6 +157,22 @@ def _stop_unless(ctx: ddp.Context, finite: bool, config: TrainConfig, epoch: int
                         f"checkpoint: {last}); try a smaller --lr")
 
 
+def make_optimizer(model: ScsrNet, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam over two groups: the synaptic weights at ``lr``, the intrinsic parameters (α, β,
+    θ, ``w_self``) at ``lr · intrinsic_lr``. With ``weight_decay`` it is AdamW, decaying the
+    weights only: shrinking θ or the time constants towards 0 is not a prior anyone wants."""
+    intrinsic = [p for p in model.neurons.parameters() if p.requires_grad]
+    weights = [p for p in model.weights if p.requires_grad]
+    groups: list[dict[str, Any]] = [{"params": weights, "weight_decay": config.weight_decay}]
+    if intrinsic:
+        groups.append({"params": intrinsic, "lr": config.lr * config.intrinsic_lr,
+                       "weight_decay": 0.0})
+    betas = (0.9, config.adam_beta2)
+    if config.weight_decay > 0:
+        return torch.optim.AdamW(groups, lr=config.lr, betas=betas)
+    return torch.optim.Adam(groups, lr=config.lr, betas=betas)  # as every run before AdamW
+
+
 def train(config: TrainConfig, run: Path, resume: bool = False,
           stop_after: int | None = None) -> list[dict[str, Any]]:
     """Train (or continue training) into the run directory ``run``; returns the metrics.
@@ -180,12 +206,7 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
         model.calibrate(torch.as_tensor(dataset.train_spikes[first.numpy()],
                                         device=ctx.device), config.init_rate)
     params = [p for p in model.parameters() if p.requires_grad]
-    intrinsic = [p for p in model.neurons.parameters() if p.requires_grad]
-    weights = [p for p in model.weights if p.requires_grad]
-    groups = [{"params": weights}] + ([{"params": intrinsic,
-                                        "lr": config.lr * config.intrinsic_lr}]
-                                      if intrinsic else [])
-    optimizer = torch.optim.Adam(groups, lr=config.lr, betas=(0.9, config.adam_beta2))
+    optimizer = make_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=max(config.epochs, 1), eta_min=0.05 * config.lr)
     average = (torch.optim.swa_utils.AveragedModel(
@@ -226,11 +247,15 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             index = order[b * config.batch:(b + 1) * config.batch]
             g = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) * 65_537 + b)
             x = augment(spikes[index], config, g, bands)
+            keep = hidden_keep(model, len(index), config.hidden_drop, g)
             shard = torch.tensor_split(torch.arange(len(index)), ctx.world)[ctx.rank]
             x, y = x[shard].to(ctx.device), labels[index][shard].to(ctx.device)
-            out = net(x, quant=quant)
+            keep = {name: k[shard].to(ctx.device) for name, k in keep.items()}
+            out = net(x, quant=quant, keep=keep)
             counts = out.counts
-            loss = cross_entropy(counts * config.logit_scale, y) + rate_penalty(out, config)
+            loss = (cross_entropy(counts * config.logit_scale, y,
+                                  label_smoothing=config.label_smoothing)
+                    + rate_penalty(out, config))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             finite = bool(torch.isfinite(loss)) and all(

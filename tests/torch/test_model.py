@@ -164,15 +164,22 @@ def test_stretch_surrogate_changes_gradients_not_spikes() -> None:
     torch.testing.assert_close(run.mode.unit, q.scale / q.stretch)
 
 
-@pytest.mark.parametrize("quant", [False, True, "stretched"])
+def _locked_dropout(net: ScsrNet, batch: int, p: float = 0.3) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(3)
+    return {name: (torch.rand(batch, net.sizes[name], generator=g) >= p) / (1 - p)
+            for name in net.names[:-1]}
+
+
+@pytest.mark.parametrize("quant", [False, True, "stretched", "kept"])
 def test_fused_network_gradients_match_per_step_loop(quant: bool | str) -> None:
     net = _stretched_net(True) if quant == "stretched" else _net("scsr")
-    quant = bool(quant)
+    keep = _locked_dropout(net, 5) if quant == "kept" else None
+    quant = quant is True or quant == "stretched"
     x = _input()
     grads = []
     for fused in (True, False):
         net.zero_grad()
-        out = net(x, quant=quant, fused=fused)
+        out = net(x, quant=quant, fused=fused, keep=keep)
         (out.counts.float().pow(2).mean() + out.counts.sum()).backward()
         grads.append({n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None})
     assert sorted(grads[0]) == sorted(grads[1])
@@ -181,6 +188,35 @@ def test_fused_network_gradients_match_per_step_loop(quant: bool | str) -> None:
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-5,
                                    msg=name)
+
+
+@pytest.mark.parametrize("name", ["scsr", "rsnn", "feedback"])
+def test_locked_dropout_cuts_a_neuron_off_from_the_other_layers_only(name: str) -> None:
+    """``keep[h1][:, j] = 0`` is the network with neuron j's weights into *other* layers at
+    zero: its own recurrence still sees it (rsnn), feedback sees the cut too (the
+    timestep-major path), and the
+    returned spikes are what the layers really fired. All ones is no dropout, bit for bit."""
+    net = _net("rsnn", feedback=True) if name == "feedback" else _net(name)
+    x = _input()
+    with torch.no_grad():
+        plain = net(x)
+        ones = net(x, keep={n: torch.ones(5, net.sizes[n]) for n in net.names[:-1]})
+        busiest = int(plain.spikes["h1"].sum((0, 1)).argmax())
+        cut = torch.ones(5, net.sizes["h1"])
+        cut[:, busiest] = 0
+        kept = net(x, keep={"h1": cut})
+        for p, w in zip(net.projections, net.weights, strict=True):
+            if p.src == "h1" and p.dst != "h1":
+                w[:, busiest] = 0
+        zeroed = net(x)
+    for layer in net.names:
+        assert torch.equal(ones.spikes[layer], plain.spikes[layer]), layer
+        assert torch.equal(kept.spikes[layer], zeroed.spikes[layer]), layer
+    assert not torch.equal(kept.spikes["h2"], plain.spikes["h2"])
+    if name == "scsr":  # nothing returns to h1: its spikes are untouched
+        assert torch.equal(kept.spikes["h1"], plain.spikes["h1"])
+    with pytest.raises(ValueError, match="input"):
+        net(x, keep={"input": torch.ones(5, 12)})
 
 
 def test_bip_switch_freezes_intrinsic_parameters() -> None:
