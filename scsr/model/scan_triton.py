@@ -7,8 +7,9 @@ both kernels keep the loads of the next four timesteps in flight while computing
 current one (a register queue: with two steps of look-ahead the scans of a 16 × 500 × 4096
 layer took 0.65 ms on an H100), and the backward pass reads each step's ``v`` once. Only
 ``s``, ``I`` and ``v`` before the reset are stored: the reset value and the spike are
-recomputed from them exactly (``s = v > θ`` on the same float32 numbers). Only imported
-on CUDA.
+recomputed from them exactly (``s = v > θ`` on the same float32 numbers). Imported on
+CUDA only; the tests also run both kernels in Triton's interpreter on the CPU
+(``TRITON_INTERPRET=1``) against the numba ones, so they are checked without a GPU.
 """
 
 from __future__ import annotations

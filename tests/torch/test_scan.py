@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -9,6 +13,32 @@ from hypothesis import strategies as st
 
 from scsr.model import LIFLayer, fused_scan, reference_scan
 from scsr.model.scan_check import GRADIENTS, MODES, mode_for, random_case, run_scan
+from tests.conftest import ROOT
+
+#: Run by :func:`test_triton_kernels_match_numba_in_the_interpreter` in a fresh process,
+#: because ``TRITON_INTERPRET`` is read when Triton is first imported.
+_INTERPRETED = """
+import os, sys
+os.environ["TRITON_INTERPRET"] = "1"
+import torch
+from scsr.model import scan_cpu, scan_triton
+from scsr.model.scan_check import mode_for, random_case
+for name in sys.argv[1:]:
+    mode = mode_for(name, 300)
+    (x, alpha, beta, theta, w_self), _ = random_case(7, 40, 4, 300, mode)
+    params = [t.detach().float().contiguous() for t in (alpha, beta, theta, w_self)]
+    args = (mode.quant is not None, *mode.bounds)
+    numba = scan_cpu.forward(x.detach(), *params, *args)
+    triton = scan_triton.forward(x.detach(), *params, *args)
+    assert all(torch.equal(a, b) for a, b in zip(numba, triton, strict=True)), name
+    assert 0.02 < float(numba[0].mean()) < 0.9, name
+    gs = torch.randn(numba[0].shape, generator=torch.Generator().manual_seed(1))
+    grads = [kernels.backward(gs, numba[1], numba[2], *params, mode.units(alpha),
+                              float(mode.slope)) for kernels in (scan_cpu, scan_triton)]
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=name)
+    print(name, "agrees")
+"""
 
 
 @settings(max_examples=25, deadline=None)
@@ -48,6 +78,21 @@ def test_triton_scan_matches_cpu_reference(mode: str) -> None:
     assert torch.equal(s_gpu.cpu(), s_ref)
     for a, b in zip(g_ref, g_gpu, strict=True):
         torch.testing.assert_close(b.cpu(), a, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton is not installed")
+def test_triton_kernels_match_numba_in_the_interpreter() -> None:
+    """The CUDA kernels, run by Triton's interpreter on the CPU, give the numba kernels'
+    spikes, currents and membrane values bit for bit and their gradients, in every mode
+    (per-neuron surrogate units included): a kernel change is checked without a GPU too.
+    (A mutation, one unit for every neuron in the backward kernel, fails the stretched
+    mode.)"""
+    modes = sorted(MODES)
+    done = subprocess.run([sys.executable, "-c", _INTERPRETED, *modes], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == [w for m in modes for w in (m, "agrees")]
 
 
 def test_autapse_feeds_only_its_own_neuron() -> None:
