@@ -195,6 +195,16 @@ def test_toml_config_sets_what_options_do_not(scsr, dataset, tmp_path) -> None:
     assert done.returncode == 2 and "intrinsic_lr: should be a float" in done.stderr
 
 
+@pytest.mark.parametrize("toml", sorted((ROOT / "models").glob("*.toml")),
+                         ids=lambda path: path.name)
+def test_shipped_recipes_are_valid_configs(toml: Path) -> None:
+    """Every recipe in ``models/`` loads as a training config (a typo there is only found
+    when someone tries to repeat a result)."""
+    from scsr.train.config import load_toml
+
+    assert TrainConfig.from_dict(load_toml(toml), str(toml)) != TrainConfig()
+
+
 @pytest.mark.slow
 def test_ddp_two_processes_match_one(dataset, tmp_path) -> None:
     """torchrun, 2 processes, gloo on CPU: each takes half of every batch and DDP averages
