@@ -17,6 +17,10 @@ from golden_model.errors import ScsrError
 #: Settings whose default changed after runs were saved without them, with the value those
 #: runs had (``equalise`` and ``stretch_surrogate`` became the default in session 6).
 LEGACY_DEFAULTS: dict[str, Any] = {"equalise": False, "stretch_surrogate": False}
+#: Settings that are probabilities or decay factors, valid in ``[0, 1)``.
+FRACTIONS = ("drop", "noise", "hidden_drop", "label_smoothing", "ema")
+#: Settings that are weights of a penalty or bounds, valid at ``>= 0``.
+NON_NEGATIVE = ("weight_decay", "grad_clip", "rate_reg")
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,10 @@ class TrainConfig:
                                             f"not {value!r}")
             elif isinstance(default, str) and not isinstance(value, str):
                 raise ScsrError(where, key, f"should be a string, not {value!r}")
+            if key in FRACTIONS and not 0 <= value < 1:
+                raise ScsrError(where, key, f"should be in [0, 1), not {value!r}")
+            if key in NON_NEGATIVE and value < 0:
+                raise ScsrError(where, key, f"should be >= 0, not {value!r}")
             values[key] = value
         return cls(**values)
 

@@ -1,7 +1,9 @@
 """The training loop of ``scsr train``: BIP + QAT, deterministic, resumable, DDP-ready.
 
-- Loss: cross-entropy on the output spike counts times ``logit_scale`` (the readout of §3);
-  prediction is ``argmax(counts)`` with ties to the lowest index, as in §4.
+- Loss: cross-entropy on the output spike counts times ``logit_scale`` (the readout of §3;
+  targets smoothed by ``label_smoothing``); prediction is ``argmax(counts)`` with ties to
+  the lowest index, as in §4. ``hidden_drop`` (locked dropout) and ``weight_decay`` (AdamW)
+  regularise; both are training-only, the exported network does not know them.
 - The first ``epochs - qat_epochs`` epochs train the float model; the rest train through the
   QAT forward at ``bits``, so the fixed-point model is what was trained last.
 - Determinism: initialisation, shuffling and augmentation draw from generators seeded by
