@@ -13,6 +13,8 @@
 
 Datasets must hold features (``scsr dataset build ... --features``). Seeded; CPU is enough
 (``--device cuda`` runs the GRU on a GPU; ``--only gru`` skips the logistic models).
+``--gru-input spikes`` feeds the GRU the dataset's spike trains instead of the frames (no
+features needed with ``--only gru``): how much of the SNN's gap to the GRU is its input code.
 
     .venv/bin/python benchmarks/reference_models.py build/data/letters-sd-features.npz ... \
         --out build/bench/reference_models.json
@@ -105,22 +107,27 @@ def gru(train_x, train_y, test_x, test_y, classes: int, seed: int, epochs: int,
 
 
 def evaluate(path: str, seed: int, epochs: int, hidden: int = 128, device: str = "cpu",
-             only_gru: bool = False) -> dict:
+             only_gru: bool = False, gru_input: str = "features") -> dict:
     from scsr.data import encoders, load_dataset
 
     data = load_dataset(path)
-    if data.train_features is None:
+    if data.train_features is None and not (only_gru and gru_input == "spikes"):
         raise SystemExit(f"{path}: no features; build it with --features")
+    if gru_input == "spikes":
+        train_in, test_in = (s.astype(np.float32) for s in (data.train_spikes,
+                                                             data.test_spikes))
+    else:
+        train_in, test_in = data.train_features, data.test_features
     k = len(data.classes)
     start = time.perf_counter()
     result: dict = {
         "dataset": path, "source": data.config.get("source"),
         "train": len(data.train_labels), "test": len(data.test_labels),
         "timesteps": data.timesteps, "channels": data.channels,
-        "features": int(data.train_features.shape[2]), "seed": seed,
-        "gru": (gru(data.train_features, data.train_labels, data.test_features,
-                    data.test_labels, k, seed, epochs, hidden, device) if epochs > 0 else None),
-        "gru_hidden": hidden, "gru_epochs": epochs, "device": device,
+        "features": int(train_in.shape[2]), "seed": seed,
+        "gru": (gru(train_in, data.train_labels, test_in, data.test_labels, k, seed, epochs,
+                    hidden, device) if epochs > 0 else None),
+        "gru_hidden": hidden, "gru_epochs": epochs, "gru_input": gru_input, "device": device,
     }
     if not only_gru:
         result["logistic"] = logistic(pooled(data.train_features), data.train_labels,
@@ -141,8 +148,9 @@ def evaluate(path: str, seed: int, epochs: int, hidden: int = 128, device: str =
 
 def summary(r: dict) -> str:
     """The one printed line of a result."""
-    src = r["source"] or {}
+    src = r["source"] if isinstance(r["source"], dict) else {"kind": r["source"]}
     text = (f"reference_models: {src.get('kind')} {src.get('split')}: GRU-{r['gru_hidden']} "
+            + ("on spikes " if r.get("gru_input") == "spikes" else "")
             + ("not run" if r["gru"] is None else f"{100 * r['gru']:.1f} %"))
     if "logistic" in r:
         spikes = ", ".join(f"{n} {100 * r[f'logistic_windows_{n}']:.1f} %"
@@ -167,6 +175,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads")
     parser.add_argument("--only", choices=("all", "gru"), default="all",
                         help="gru: skip the logistic models")
+    parser.add_argument("--gru-input", choices=("features", "spikes"), default="features",
+                        help="what the GRU reads: the front-end frames (the bar of issue 5) "
+                             "or the spike trains the SNN reads")
     args = parser.parse_args()
     import torch
 
@@ -174,7 +185,7 @@ def main() -> int:
     results = []
     for path in args.datasets:
         results.append(evaluate(path, args.seed, args.epochs, args.hidden, args.device,
-                                args.only == "gru"))
+                                args.only == "gru", args.gru_input))
         print(summary(results[-1]), flush=True)
         write_json(args.out, {"benchmark": "reference_models", "results": results}, indent=1)
     return 0
