@@ -17,6 +17,7 @@ from scsr.export import to_bundle
 from scsr.model import PRESETS, ModelConfig, ScsrNet, preset
 from scsr.model.quant import THETA_HEADROOM, quantise_layer
 from scsr.model.scan import NeuronParams, reference_scan
+from scsr.train.loop import hidden_keep
 
 
 def _net(name: str, bip: bool = True, **overrides) -> ScsrNet:
@@ -164,16 +165,11 @@ def test_stretch_surrogate_changes_gradients_not_spikes() -> None:
     torch.testing.assert_close(run.mode.unit, q.scale / q.stretch)
 
 
-def _locked_dropout(net: ScsrNet, batch: int, p: float = 0.3) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(3)
-    return {name: (torch.rand(batch, net.sizes[name], generator=g) >= p) / (1 - p)
-            for name in net.names[:-1]}
-
-
 @pytest.mark.parametrize("quant", [False, True, "stretched", "kept"])
 def test_fused_network_gradients_match_per_step_loop(quant: bool | str) -> None:
     net = _stretched_net(True) if quant == "stretched" else _net("scsr")
-    keep = _locked_dropout(net, 5) if quant == "kept" else None
+    keep = (hidden_keep(net, 5, 0.3, torch.Generator().manual_seed(3)) if quant == "kept"
+            else None)
     quant = quant is True or quant == "stretched"
     x = _input()
     grads = []
@@ -194,8 +190,8 @@ def test_fused_network_gradients_match_per_step_loop(quant: bool | str) -> None:
 def test_locked_dropout_cuts_a_neuron_off_from_the_other_layers_only(name: str) -> None:
     """``keep[h1][:, j] = 0`` is the network with neuron j's weights into *other* layers at
     zero: its own recurrence still sees it (rsnn), feedback sees the cut too (the
-    timestep-major path), and the
-    returned spikes are what the layers really fired. All ones is no dropout, bit for bit."""
+    timestep-major path), and the returned spikes are what the layers really fired. All
+    ones is no dropout, bit for bit."""
     net = _net("rsnn", feedback=True) if name == "feedback" else _net(name)
     x = _input()
     with torch.no_grad():
