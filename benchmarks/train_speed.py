@@ -25,9 +25,11 @@ issue's targets checked and prints one line.
 ``--sweep 0.05,0.1,...`` times only ``matmul`` and ``matmul_sparse`` at each input density:
 the crossover that :data:`scsr.model.spike_matmul.DENSE_ABOVE` is set from. ``--breakdown``
 adds where the time of ``fused`` goes (torch profiler, self time per op and step).
+``--kernels`` adds the scan kernels alone (forward, backward) against a plain copy of one
+``T × B × N`` array, the memory-bandwidth floor of kernels that stream such arrays.
 
 usage: python benchmarks/train_speed.py [--device cpu|cuda] [--size N] [--threads N]
-       [--density D] [--sweep D,...] [--breakdown] [--out JSON]
+       [--density D] [--sweep D,...] [--breakdown] [--kernels] [--out JSON]
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import torch
 
 from golden_model.atomic import write_json
 from scsr.model import NeuronParams, fused_scan, reference_scan
+from scsr.model.scan import FLOAT, kernel_module
 from scsr.model.spike_matmul import DENSE_ABOVE, MIN_WORK, sparse_enabled, spike_matmul
 
 Step = Callable[[], None]
@@ -197,6 +200,8 @@ def main() -> None:
                         help="time only matmul and matmul_sparse at these densities")
     parser.add_argument("--breakdown", action="store_true",
                         help="also profile where the time of 'fused' goes")
+    parser.add_argument("--kernels", action="store_true",
+                        help="also time the scan kernels alone against a same-size copy")
     parser.add_argument("--out", default="build/bench/train_speed.json", metavar="JSON")
     args = parser.parse_args()
     if args.threads:
@@ -233,6 +238,10 @@ def main() -> None:
             record["breakdown_ms"] = _breakdown(layer, args.repeats)
             line += " | fused: " + ", ".join(f"{k} {v:.1f}"
                                               for k, v in record["breakdown_ms"].items())
+    if args.kernels:
+        record["kernels"] = _kernels_alone(args.batch, args.steps, size, device, args.repeats)
+        line += " | kernels: " + ", ".join(f"{k} {v['ms'] * 1e3:.0f} us ({v['gb_s']:.0f} GB/s)"
+                                            for k, v in record["kernels"].items())
     record["load_average_after"] = os.getloadavg()
     record["threads_after"] = torch.get_num_threads()  # numba must not have changed it
     write_json(args.out, record)
@@ -267,6 +276,37 @@ def _breakdown(layer: Layer, repeats: int) -> dict[str, float]:
     return {e.key: e.self_cpu_time_total / 1e3 / repeats
             for e in sorted(events, key=lambda e: -e.self_cpu_time_total)
             if e.self_cpu_time_total >= 0.01 * total}
+
+
+def _kernels_alone(batch: int, steps: int, size: int, device: torch.device,
+                   repeats: int) -> dict[str, dict[str, float]]:
+    """Median wall time per call (ms, launch and synchronisation included) and effective
+    bandwidth of the scan kernels alone, and of a copy of one ``(T, B, N)`` float32 array.
+
+    Bytes counted: the forward reads ``x`` and writes ``s``, ``I``, ``v``; the backward reads
+    the spike gradient, ``I`` and ``v`` and writes ``dL/dx``; the copy reads one and writes
+    one. Per-neuron vectors are negligible.
+    """
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(steps, batch, size, generator=g) * 0.6).to(device)
+    grad = torch.randn(steps, batch, size, generator=g).to(device)
+    params = [(torch.rand(size, generator=g) * 0.9).to(device),
+              (torch.rand(size, generator=g) * 0.9).to(device),
+              (torch.rand(size, generator=g) + 0.5).to(device),
+              (torch.randn(size, generator=g) * 0.2).to(device)]
+    kernels = kernel_module(device)
+    _, current, v_pre = kernels.forward(x, *params, False, 0.0, 0.0)
+    unit = FLOAT.units(params[0])
+    ms = _time_interleaved({
+        "scan_forward": (lambda: kernels.forward(x, *params, False, 0.0, 0.0), repeats),
+        "scan_backward": (lambda: kernels.backward(grad, current, v_pre, *params, unit,
+                                                   FLOAT.slope), repeats),
+        "copy": (lambda: x.clone(), repeats)}, device)
+    array_bytes = x.numel() * 4
+    moved = {"scan_forward": 4 * array_bytes, "scan_backward": 4 * array_bytes,
+             "copy": 2 * array_bytes}
+    return {k: {"ms": t, "gb_s": moved[k] / (t * 1e-3) / 1e9} for k, t in ms.items()
+            if t is not None}
 
 
 def _summary(runs: dict[str, Any]) -> str:

@@ -69,8 +69,12 @@ class ScanMode(NamedTuple):
     def units(self, like: torch.Tensor) -> torch.Tensor:
         """``unit`` as the kernels take it: one float32 per neuron, shaped and placed like the
         per-neuron parameter ``like``."""
-        unit = torch.as_tensor(self.unit, dtype=torch.float32, device=like.device)
-        return unit.detach().expand(like.shape).contiguous()
+        if isinstance(self.unit, torch.Tensor):
+            unit = self.unit.detach().to(dtype=torch.float32, device=like.device)
+            return unit.expand(like.shape).contiguous()
+        # A fill, not a host-to-device copy of a scalar: that copy would synchronise the
+        # CUDA stream in the middle of the backward pass.
+        return torch.full(like.shape, float(self.unit), dtype=torch.float32, device=like.device)
 
 
 #: The float (training) mode with the default surrogate slope.
@@ -131,7 +135,7 @@ def reference_scan(x: torch.Tensor, p: NeuronParams, mode: ScanMode = FLOAT) -> 
 class _FusedScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, alpha, beta, theta, w_self, mode):  # type: ignore[override]
-        kernels = _kernels(x.device)
+        kernels = kernel_module(x.device)
         x = x.detach().contiguous()
         lo, hi = mode.bounds
         params = [t.detach().contiguous().to(x.dtype) for t in (alpha, beta, theta, w_self)]
@@ -144,7 +148,7 @@ class _FusedScan(torch.autograd.Function):
     def backward(ctx, grad_s):  # type: ignore[override]
         i, v_pre, alpha, beta, theta, w_self = ctx.saved_tensors
         mode = ctx.mode
-        gx, ga, gb, gth, gw = _kernels(grad_s.device).backward(
+        gx, ga, gb, gth, gw = kernel_module(grad_s.device).backward(
             grad_s.contiguous(), i, v_pre, alpha, beta, theta, w_self,
             mode.units(alpha), float(mode.slope))
         return gx, ga, gb, gth, gw, None
@@ -160,7 +164,7 @@ def fused_scan(x: torch.Tensor, p: NeuronParams, mode: ScanMode = FLOAT) -> torc
     return _FusedScan.apply(x, p.alpha, p.beta, p.theta, p.w_self, mode)
 
 
-def _kernels(device: torch.device):
+def kernel_module(device: torch.device):
     """The kernel module for a device: numba on CPU, Triton on CUDA."""
     if device.type == "cuda":
         from . import scan_triton
