@@ -149,17 +149,23 @@ class Layer:
 
 
 def _run_all(layer: Layer, repeats: int, loop_repeats: int) -> dict[str, float | None]:
+    """Each contender's median; the fast ones take turns among themselves and the slow
+    Python loops among themselves. Interleaved with a loop, a fast call started after a
+    couple of hundred milliseconds in which the loop kept the GPU nearly idle, and on an
+    H100 that alone made the fused TF32 step 0.4 ms slower (``docs/results.md``)."""
     cpu = layer.device.type == "cpu"
-    contenders: dict[str, tuple[Step | None, int]] = {
+    fast: dict[str, tuple[Step | None, int]] = {
         "fused": (layer.ours(fused_scan), repeats),
         **({"fused_dense": (layer.ours(fused_scan, sparse=False), repeats)} if cpu else {}),
         "matmul": (layer.matmul(), repeats),
         **({"matmul_sparse": (layer.matmul(sparse=True), repeats)} if cpu else {}),
         "spikingjelly": (layer.spikingjelly(), repeats),
+    }
+    loops: dict[str, tuple[Step | None, int]] = {
         "snntorch": (layer.snntorch(), loop_repeats),
         "per_step": (layer.ours(reference_scan), loop_repeats),
     }
-    return _time_interleaved(contenders, layer.device)
+    return {**_time_interleaved(fast, layer.device), **_time_interleaved(loops, layer.device)}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -189,7 +195,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, metavar="T")
     parser.add_argument("--size", type=int, default=None, metavar="N",
                         help="layer width (default: 512 on CPU, 4096 on CUDA, as the issue)")
-    parser.add_argument("--repeats", type=int, default=5, metavar="R")
+    parser.add_argument("--repeats", type=int, default=None, metavar="R",
+                        help="repeats of the fast contenders (default 5 on CPU, 20 on CUDA)")
     parser.add_argument("--loop-repeats", type=int, default=2, metavar="R",
                         help="repeats of the slow per-step Python loops")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
@@ -207,6 +214,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if args.repeats is None:
+        args.repeats = 20 if device.type == "cuda" else 5
     size = args.size or (4096 if device.type == "cuda" else 512)
     record: dict[str, Any] = {
         "benchmark": "train_speed", "device": str(device),
