@@ -2,7 +2,8 @@
 
 One layer ``N → N``: ``B × T`` input spikes (10 %) → one matmul → the neuron dynamics, timed
 as forward + backward of ``sum(spikes · g)`` (median of ``--repeats`` after a warm-up, the
-contenders taking turns call by call). In the same run, on the same input and weights:
+contenders taking turns call by call: the fast ones among themselves, then the slow Python
+loops among themselves). In the same run, on the same input and weights:
 
 - ``fused``: ours, as the network runs it: the input matmul (spike-sparse on CPU, see
   :mod:`scsr.model.spike_matmul`; dense on CUDA) + the fused scan (numba on CPU, Triton on
@@ -151,8 +152,9 @@ class Layer:
 def _run_all(layer: Layer, repeats: int, loop_repeats: int) -> dict[str, float | None]:
     """Each contender's median; the fast ones take turns among themselves and the slow
     Python loops among themselves. Interleaved with a loop, a fast call started after a
-    couple of hundred milliseconds in which the loop kept the GPU nearly idle, and on an
-    H100 that alone made the fused TF32 step 0.4 ms slower (``docs/results.md``)."""
+    couple of hundred milliseconds in which the loop kept the GPU nearly idle; on an H100
+    that alone made a TF32 call 0.6–0.8 ms slower for ``fused`` and 0.3 ms for ``matmul``
+    (``docs/results.md``, session 8)."""
     cpu = layer.device.type == "cpu"
     fast: dict[str, tuple[Step | None, int]] = {
         "fused": (layer.ours(fused_scan), repeats),
