@@ -20,7 +20,7 @@ LEGACY_DEFAULTS: dict[str, Any] = {"equalise": False, "stretch_surrogate": False
 #: Settings that are probabilities or decay factors, valid in ``[0, 1)``.
 FRACTIONS = ("drop", "noise", "hidden_drop", "label_smoothing", "ema")
 #: Settings that are weights of a penalty or bounds, valid at ``>= 0``.
-NON_NEGATIVE = ("weight_decay", "grad_clip", "rate_reg")
+NON_NEGATIVE = ("weight_decay", "grad_clip", "rate_reg", "skip_nonfinite")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,12 @@ class TrainConfig:
         Augmentation: each input spike is deleted with this probability.
     noise : float
         Augmentation: spurious input spikes are added with this probability per bin.
+    skip_nonfinite : int
+        Skip the update of a batch whose loss or gradients are NaN/infinite, up to this
+        many times in the run, instead of stopping at the first (0: stop, as every run
+        before it existed). A batch that is not skipped is trained exactly as without it.
+        The remedy of mixed-precision loss scaling, for a rare blow-up on one batch;
+        non-finite *parameters* always stop the run.
     device : str
         ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     """
@@ -152,6 +158,7 @@ class TrainConfig:
     band_shift: int = 0
     drop: float = 0.0
     noise: float = 0.0
+    skip_nonfinite: int = 0
     device: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:

@@ -148,15 +148,22 @@ def check_matches(state: dict[str, Any], dataset: Dataset, where: str) -> None:
                         f"({len(dataset.classes)} vs {len(state['classes'])})")
 
 
+def _finite_everywhere(ctx: ddp.Context, finite: bool) -> bool:
+    """Whether no process saw a non-finite value (every process gets the same answer)."""
+    return ddp.all_sum(ctx, [0.0 if finite else 1.0])[0] == 0
+
+
 def _stop_unless(ctx: ddp.Context, finite: bool, config: TrainConfig, epoch: int, batch: int,
                  what: str) -> None:
     """Stop every process with one clear error when any of them saw a non-finite value;
     the checkpoint on disk (end of the previous epoch) is the last good one and stays."""
-    if ddp.all_sum(ctx, [0.0 if finite else 1.0])[0] > 0:
+    if not _finite_everywhere(ctx, finite):
         last = f"epoch {epoch}" if epoch else "none yet"
         raise ScsrError(config.dataset, f"epoch {epoch + 1}, batch {batch + 1}",
                         f"{what} became NaN/infinite; training stopped (last good "
-                        f"checkpoint: {last}); try a smaller --lr")
+                        f"checkpoint: {last}); try a smaller --lr, or --set "
+                        f"skip_nonfinite=N to skip up to N such batches (now "
+                        f"{config.skip_nonfinite})")
 
 
 def make_optimizer(model: ScsrNet, config: TrainConfig) -> torch.optim.Optimizer:
@@ -226,6 +233,7 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, rows = int(state["epoch"]), list(state["metrics"])
+    skipped = int(rows[-1].get("skipped_updates", 0)) if rows else 0
     net: torch.nn.Module = model
     if ctx.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
@@ -260,8 +268,15 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
                     + rate_penalty(out, config))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            finite = bool(torch.isfinite(loss)) and all(
-                bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
+            finite = _finite_everywhere(ctx, bool(torch.isfinite(loss)) and all(
+                bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None))
+            if not finite and skipped < config.skip_nonfinite:
+                skipped += 1
+                if ctx.main:
+                    bar.write(f"epoch {epoch + 1}, batch {b + 1}: loss or gradients "
+                              f"NaN/infinite; update skipped ({skipped} of "
+                              f"{config.skip_nonfinite} allowed)", file=sys.stderr)
+                continue
             _stop_unless(ctx, finite, config, epoch, b, "loss or gradients")
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
@@ -288,6 +303,7 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
                                                 dataset.test_labels, True, ctx.device),
                 "lr": optimizer.param_groups[0]["lr"],
                 "seconds": round(time.perf_counter() - began, 3),
+                "skipped_updates": skipped,
             }
             rows.append(row)
             averaged = {} if average is None else {

@@ -12,7 +12,7 @@ from typing import Any
 from golden_model.atomic import atomic_file
 
 COLUMNS = ("epoch", "mode", "train_loss", "train_accuracy", "test_accuracy_float",
-           "test_accuracy_fixed", "lr", "seconds")
+           "test_accuracy_fixed", "lr", "seconds", "skipped_updates")
 
 
 def write_metrics(run: Path, rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> None:
