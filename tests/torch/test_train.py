@@ -308,3 +308,33 @@ def test_regularisers_change_training_and_resume_bit_exactly(scsr, dataset, trai
     base, a, b = (_model_tensors(r) for r in (trained, tmp_path / "full", tmp_path / "part"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not any(torch.equal(a[k], base[k]) for k in a if k.startswith("weights"))
+
+
+@pytest.mark.parametrize("allowed", [0, 1])
+def test_skip_nonfinite_skips_one_bad_batch_or_stops(dataset, tmp_path, monkeypatch,
+                                                    allowed: int) -> None:
+    """One batch with a NaN loss: with ``skip_nonfinite`` 0 training stops naming it; with 1
+    its update is skipped, counted in the metrics and the CSV, and the weights stay finite."""
+    from golden_model.errors import ScsrError
+    from scsr.train import loop
+
+    calls = {"n": 0}
+    real = loop.cross_entropy
+
+    def nan_on_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if calls["n"] == 2 else loss
+
+    monkeypatch.setattr(loop, "cross_entropy", nan_on_second_batch)
+    config = TrainConfig(dataset=str(dataset), hidden=(16, 16), batch=8, epochs=1,
+                         qat_epochs=0, skip_nonfinite=allowed, device="cpu")
+    if not allowed:
+        with pytest.raises(ScsrError, match="batch 2: loss or gradients became NaN"):
+            loop.train(config, tmp_path / "stop")
+        return
+    rows = loop.train(config, tmp_path / "skip")
+    assert rows[-1]["skipped_updates"] == 1
+    weights = load_checkpoint(tmp_path / "skip" / "checkpoint.pt")["model"]
+    assert all(torch.isfinite(w).all() for w in weights.values())
+    assert "skipped_updates" in (tmp_path / "skip" / "metrics.csv").read_text().splitlines()[0]
