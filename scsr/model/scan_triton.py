@@ -5,9 +5,9 @@ walks over time; loads and stores of one timestep are coalesced. Arithmetic is n
 the scan is bound by memory latency, because only ``batch × size`` lanes run and each waits
 for its own loads. A lane's loads never depend on its state, so ``tl.range(num_stages=…)``
 lets Triton's pipeliner issue them eight timesteps ahead. On an H100, 16 × 500 × 4096,
-that took the forward from 212 to 192 µs and the backward from 308 to 192 µs (a hand-written
-four-step register queue before), against 92 µs for a plain copy of one such array: both
-kernels now move their 525 MB at about the copy's bandwidth. Only
+that took the forward from 212 to 193 µs and the backward from 326 to 198 µs (against a
+hand-written four-step register queue, same process), where a plain copy of one such array
+takes 92 µs: both kernels now move their 525 MB at about 93 % of the copy's bandwidth. Only
 ``s``, ``I`` and ``v`` before the reset are stored: the reset value and the spike are
 recomputed from them exactly (``s = v > θ`` on the same float32 numbers). Imported on
 CUDA only; the tests also run both kernels in Triton's interpreter on the CPU
