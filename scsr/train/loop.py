@@ -153,17 +153,15 @@ def _finite_everywhere(ctx: ddp.Context, finite: bool) -> bool:
     return ddp.all_sum(ctx, [0.0 if finite else 1.0])[0] == 0
 
 
-def _stop_unless(ctx: ddp.Context, finite: bool, config: TrainConfig, epoch: int, batch: int,
-                 what: str) -> None:
-    """Stop every process with one clear error when any of them saw a non-finite value;
-    the checkpoint on disk (end of the previous epoch) is the last good one and stays."""
-    if not _finite_everywhere(ctx, finite):
-        last = f"epoch {epoch}" if epoch else "none yet"
-        raise ScsrError(config.dataset, f"epoch {epoch + 1}, batch {batch + 1}",
-                        f"{what} became NaN/infinite; training stopped (last good "
-                        f"checkpoint: {last}); try a smaller --lr, or --set "
-                        f"skip_nonfinite=N to skip up to N such batches (now "
-                        f"{config.skip_nonfinite})")
+def _nonfinite(config: TrainConfig, epoch: int, batch: int, what: str) -> ScsrError:
+    """The one clear error that stops every process on a non-finite value; the checkpoint
+    on disk (end of the previous epoch) is the last good one and stays."""
+    last = f"epoch {epoch}" if epoch else "none yet"
+    return ScsrError(config.dataset, f"epoch {epoch + 1}, batch {batch + 1}",
+                     f"{what} became NaN/infinite; training stopped (last good "
+                     f"checkpoint: {last}); try a smaller --lr, or --set "
+                     f"skip_nonfinite=N to skip up to N such batches (now "
+                     f"{config.skip_nonfinite})")
 
 
 def make_optimizer(model: ScsrNet, config: TrainConfig) -> torch.optim.Optimizer:
@@ -270,19 +268,20 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             loss.backward()
             finite = _finite_everywhere(ctx, bool(torch.isfinite(loss)) and all(
                 bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None))
-            if not finite and skipped < config.skip_nonfinite:
+            if not finite:
+                if skipped >= config.skip_nonfinite:
+                    raise _nonfinite(config, epoch, b, "loss or gradients")
                 skipped += 1
                 if ctx.main:
                     bar.write(f"epoch {epoch + 1}, batch {b + 1}: loss or gradients "
                               f"NaN/infinite; update skipped ({skipped} of "
                               f"{config.skip_nonfinite} allowed)", file=sys.stderr)
                 continue
-            _stop_unless(ctx, finite, config, epoch, b, "loss or gradients")
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             optimizer.step()
-            _stop_unless(ctx, all(bool(torch.isfinite(p).all()) for p in params), config,
-                         epoch, b, "parameters")
+            if not _finite_everywhere(ctx, all(bool(torch.isfinite(p).all()) for p in params)):
+                raise _nonfinite(config, epoch, b, "parameters")
             if average is not None:
                 average.update_parameters(model)
             correct = int((counts.argmax(1) == y).sum())
