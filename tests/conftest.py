@@ -1,7 +1,8 @@
-"""Shared pytest fixtures: running the ``scsr`` CLI as a real subprocess."""
+"""Shared pytest fixtures: running the ``scsr`` CLI as a real subprocess; loading scripts."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(path: str):
+    """A script outside the package (``benchmarks/``, ``tools/``) as a module, by its path
+    relative to the repository root."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_scsr(

@@ -3,7 +3,6 @@ depends on (validation carving, summary, deadline bookkeeping, spikes-only copie
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,19 +16,13 @@ from hypothesis import strategies as st
 from golden_model.errors import ScsrError
 from scsr.data import builtin, encoders
 from scsr.data.store import Dataset, load_dataset, save_dataset
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(name: str, path: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ablation = _load("ablation", "benchmarks/ablation.py")
-strip_features = _load("strip_features", "tools/strip_features.py")
+ablation = load_script("benchmarks/ablation.py")
+strip_features = load_script("tools/strip_features.py")
 
 
 def _dataset(split: str, per_class: int = 6, features: bool = False) -> Dataset:
@@ -186,7 +179,7 @@ def test_ablation_run_in_a_worker_reports_the_exported_bundles_accuracy(tmp_path
         100 * run["fixed_accuracy"])
 
 
-gpu_plan = _load("gpu_letters_plan", "tools/gpu_letters_plan.py")
+gpu_plan = load_script("tools/gpu_letters_plan.py")
 
 
 @settings(max_examples=200, deadline=None)

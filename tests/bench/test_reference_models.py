@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
+from tests.conftest import load_script
 from tests.torch.synthetic import make_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("reference_models",
-                                               ROOT / "benchmarks/reference_models.py")
-reference_models = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(reference_models)
+reference_models = load_script("benchmarks/reference_models.py")
 
 
 def test_gru_reads_the_spike_trains_of_a_set_without_features(tmp_path) -> None:

@@ -3,23 +3,12 @@ two turn-taking groups (the timings themselves are never asserted)."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import load_script
 
-
-def _train_speed():
-    spec = importlib.util.spec_from_file_location("train_speed",
-                                                  ROOT / "benchmarks" / "train_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_speed = _train_speed()
+train_speed = load_script("benchmarks/train_speed.py")
 
 
 def test_kernels_alone_counts_the_bytes_each_kernel_streams() -> None:
