@@ -154,7 +154,7 @@ def _run_all(layer: Layer, repeats: int, loop_repeats: int) -> dict[str, float |
     Python loops among themselves. Interleaved with a loop, a fast call started after a
     couple of hundred milliseconds in which the loop kept the GPU nearly idle; on an H100
     that alone made a TF32 call 0.6–0.8 ms slower for ``fused`` and 0.3 ms for ``matmul``
-    (``docs/results.md``, session 8)."""
+    (``docs/results.md``, "How the figures are measured")."""
     cpu = layer.device.type == "cpu"
     fast: dict[str, tuple[Step | None, int]] = {
         "fused": (layer.ours(fused_scan), repeats),

@@ -43,11 +43,11 @@ if [ -z "${PY:-}" ]; then
 fi
 export PYTHONUNBUFFERED=1
 read -r -a DATA <<< "${DATA:-build/data/letters-sd.npz build/data/letters-si.npz}"
-# Recipe candidates for scsr+bip, picked on validation (see docs/results.md "Letters"). In
+# Recipe candidates for scsr+bip, picked on validation (see docs/history.md, "Letters"). In
 # short CPU probes only intrinsic_lr=1.0 stood out (+10 to +16 points after 4 epochs); lr,
 # logit scale, surrogate slope, init rate and time constants moved accuracy by a few points,
 # which one seed on a subset cannot resolve. The sweep centres on intrinsic_lr=1.0 and keeps
-# the project default (first) as a reference. The GPU run of session 2 picked
+# the project default (first) as a reference. A GPU run of this sweep picked
 # "lr=0.05 intrinsic_lr=1.0" on both splits. A band shift of ±1 mel band (band_shift=1)
 # gave +3.3 points at 8 bits on held-out digits voices (3 seeds), but one CPU run on held-out
 # letters-SI voices collapsed at the switch to QAT (64.8 % against 76.7 % without it, seed 0):

@@ -1,6 +1,6 @@
 """How many threads a numba kernel of this package runs on, shared by every CPU kernel.
 
-Two rules, both measured on the 2-core machine (``docs/results.md``, "Training speed"):
+Two rules, both measured on the 2-core machine (``docs/history.md``, "CPU speed"):
 
 - never more than torch's thread count (``scsr train --threads``): other processes were
   promised the remaining cores, and oversubscribing them made jobs 5–20× slower;

@@ -21,7 +21,7 @@ import triton
 import triton.language as tl
 
 #: Lanes per program, warps per program and loads in flight per lane (``tl.range`` stages),
-#: tuned on an H100 at 16 × 500 × 4096 (``docs/results.md``, "Training speed").
+#: tuned on an H100 at 16 × 500 × 4096 (``docs/history.md``, "Pipelined Triton kernels").
 _BLOCK = 128
 _WARPS = 2
 _STAGES = 8

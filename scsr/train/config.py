@@ -15,7 +15,7 @@ from typing import Any
 from golden_model.errors import ScsrError
 
 #: Settings whose default changed after runs were saved without them, with the value those
-#: runs had (``equalise`` and ``stretch_surrogate`` became the default in session 6).
+#: runs had (a run saved before ``equalise`` or ``stretch_surrogate`` existed trained without it).
 LEGACY_DEFAULTS: dict[str, Any] = {"equalise": False, "stretch_surrogate": False}
 #: Settings that are probabilities or decay factors, valid in ``[0, 1)``.
 FRACTIONS = ("drop", "noise", "hidden_drop", "label_smoothing", "ema")
@@ -60,16 +60,16 @@ class TrainConfig:
     equalise : bool
         Quantise (QAT and export) with each neuron's incoming row stretched to the whole
         weight range, its θ and ``w_self`` with it (:func:`scsr.model.quant.neuron_stretch`):
-        the float neuron is the same, its integers keep their resolution. Session 5: the
+        the float neuron is the same, its integers keep their resolution. The
         fixed-point accuracy of a float-trained digits model went from 84.4 % to 92.8 %
         (float 93.1 %) with no QAT at all, and it made ``intrinsic_lr`` 1.0 usable on digits
         (``models/digits-8k.toml`` sets it); but with Adam β2 0.999 it made letters SD's QAT
-        epochs worse in all three seeds. On by default since session 6, with
-        ``stretch_surrogate``, which removed that harm (docs/results.md).
+        epochs worse in all three seeds. On by default, with ``stretch_surrogate``, which
+        removed that harm (docs/history.md).
     stretch_surrogate : bool
         With ``equalise``, give each stretched neuron the surrogate gradient it had in float
-        training (unit ``σ/c`` instead of ``σ``; :class:`scsr.model.ModelConfig`). Session 6,
-        letters SD at β2 0.999: 99.55 / 97.69 / 99.29 % at 8 bits, against 97.50 / 91.92 /
+        training (unit ``σ/c`` instead of ``σ``; :class:`scsr.model.ModelConfig`). Letters
+        SD at β2 0.999: 99.55 / 97.69 / 99.29 % at 8 bits, against 97.50 / 91.92 /
         97.56 % with ``equalise`` alone and 98.65 / 96.86 / 99.04 % with one scale per layer.
     intrinsic_lr : float
         Learning rate of α, β, θ and ``w_self`` as a fraction of ``lr`` (they move ``v`` far
@@ -86,7 +86,7 @@ class TrainConfig:
         Keep an exponential moving average of the parameters with this decay per step (0:
         off; 0.999 averages over about a thousand steps). The average is what is evaluated,
         checkpointed as ``model`` and exported. Meant to smooth the epoch-to-epoch swings
-        on unseen speakers; on letters SI validation it cost 5 points (docs/results.md).
+        on unseen speakers; on letters SI validation it cost 5 points (docs/history.md).
     grad_clip : float
         Rescale the gradient of each step to at most this global L2 norm (0: off). It
         does not stop the self-excitation blow-up described in docs/training.md (Adam

@@ -63,8 +63,8 @@ def test_resume_continues_bit_exactly(scsr, dataset, trained, tmp_path) -> None:
 
 def test_a_checkpoint_older_than_a_default_resumes_as_it_was_trained(scsr, dataset,
                                                                      tmp_path) -> None:
-    """``equalise`` and ``stretch_surrogate`` are on by default since session 6; a run
-    saved before they existed (no such keys) was trained without them and resumes so."""
+    """``equalise`` and ``stretch_surrogate`` are on by default; a run saved before they
+    existed (no such keys) was trained without them and resumes so."""
     assert TrainConfig().equalise and TrainConfig().stretch_surrogate
     run = tmp_path / "old"
     first = scsr("train", dataset, "--out", run, "--epochs", "3", "--stop-after", "2",
