@@ -7,8 +7,11 @@ a GPU when there is one. Ranges, the rounding constant and the widths come from 
 
 Two schedules, as in the golden model: without feedback projections every layer runs over
 all timesteps before the next one, so all inputs that do not depend on the layer's own state
-come from one matrix product (exact: see :func:`golden_model.neuron.matmul_dtype`); with
-feedback the literal ``for t: for layer:`` order is used.
+come from one matrix product over the whole batch and every timestep (exact: see
+:func:`golden_model.neuron.matmul_dtype`), and the per-timestep loop updates preallocated
+state tensors in place; with feedback the literal ``for t: for layer:`` order is used. State
+is int32 wherever :func:`golden_model.neuron.work_dtype` shows §4's bounds allow it (int64
+otherwise), which halves the memory traffic of the per-timestep update.
 """
 
 from __future__ import annotations
@@ -20,14 +23,16 @@ import torch
 
 from golden_model import Bundle, FixedPoint, SimResult, predict
 from golden_model.bundle import INPUT, Projection
-from golden_model.neuron import matmul_dtype, sum_bound
+from golden_model.neuron import matmul_dtype, sum_bound, work_dtype
 from golden_model.simulate import has_feedback
 
-_TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64, np.int64: torch.int64}
+_TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64, np.int64: torch.int64,
+                np.int32: torch.int32}
 
 
 class IntState(NamedTuple):
-    """One layer's state at the end of a timestep: int64 ``i``, ``v`` and 0/1 int64 ``s``."""
+    """One layer's state at the end of a timestep: integer ``i``, ``v`` and 0/1 ``s``, all
+    in the layer's work dtype (int32 or int64)."""
 
     i: torch.Tensor
     v: torch.Tensor
@@ -35,7 +40,7 @@ class IntState(NamedTuple):
 
 
 class IntParams(NamedTuple):
-    """Per-neuron int64 parameters of one layer, shape ``(size,)``."""
+    """Per-neuron parameters of one layer in its work dtype, shape ``(size,)``."""
 
     alpha_q: torch.Tensor
     beta_q: torch.Tensor
@@ -44,7 +49,7 @@ class IntParams(NamedTuple):
 
 
 def decay(x: torch.Tensor, d: torch.Tensor, fp: FixedPoint) -> torch.Tensor:
-    """``decay(x, d) = (x*d + 2^(F-1)) >> F``, arithmetic shift, exact in int64 (§4)."""
+    """``decay(x, d) = (x*d + 2^(F-1)) >> F``, arithmetic shift, exact in the work dtype (§4)."""
     return (x * d + fp.decay_half) >> fp.decay_bits
 
 
@@ -56,7 +61,7 @@ def sat(x: torch.Tensor, fp: FixedPoint) -> torch.Tensor:
 def update(state: IntState, acc: torch.Tensor, params: IntParams, fp: FixedPoint) -> IntState:
     """Phase 2 of §4 for a batch of one layer; returns the new state.
 
-    Implements, with ``s[t-1]`` the spikes in ``state`` and ``acc`` the exact int64 sum::
+    Implements, with ``s[t-1]`` the spikes in ``state`` and ``acc`` the exact sum::
 
         acc  += w_self[i] · s_l[t-1][i]
         I[i] = sat( decay(I[i], alpha_q[i]) + acc )
@@ -67,7 +72,87 @@ def update(state: IntState, acc: torch.Tensor, params: IntParams, fp: FixedPoint
     i = sat(decay(state.i, params.alpha_q, fp) + acc + params.w_self * state.s, fp)
     v = sat(decay(state.v, params.beta_q, fp) + i, fp)
     fired = v > params.theta_q
-    return IntState(i, torch.where(fired, torch.zeros_like(v), v), fired.long())
+    return IntState(i, v.masked_fill(fired, 0), fired.to(i.dtype))
+
+
+class _InPlace:
+    """:func:`update` on preallocated ``(batch, size)`` tensors, changed in place each
+    timestep (the layer-major schedule: nothing else reads this layer's state while it runs;
+    spikes are copied out by the caller). Same §4 lines as :func:`update`, same order; the
+    reset multiplies ``V`` by the 0/1 "did not fire" mask (cheaper than a masked fill)."""
+
+    def __init__(self, batch: int, params: IntParams, fp: FixedPoint) -> None:
+        size, dtype, dev = params.theta_q.shape[0], params.theta_q.dtype, params.theta_q.device
+        self.i = torch.zeros((batch, size), dtype=dtype, device=dev)
+        self.v = torch.zeros_like(self.i)
+        self.s = torch.zeros_like(self.i)  # s_l[t] (after step) in the work dtype, 0/1
+        self.keep = torch.zeros_like(self.i)  # 1 - s
+        self.tmp = torch.zeros_like(self.i)
+        self.params, self.fp = params, fp
+        self.self_recurrent = bool(params.w_self.any())
+
+    def step(self, acc: torch.Tensor | None) -> torch.Tensor:
+        """One timestep; ``acc`` ``(batch, size)`` exact integers (any dtype) or ``None``.
+        Returns the 0/1 spikes of this timestep in the work dtype (valid until the next
+        call)."""
+        p, fp = self.params, self.fp
+        i, v = self.i, self.v
+        i.mul_(p.alpha_q).add_(fp.decay_half).bitwise_right_shift_(fp.decay_bits)
+        if acc is not None:
+            if acc.dtype == i.dtype:
+                i.add_(acc)
+            else:  # an exact float (or int64) sum: converted slice by slice, in cache
+                self.tmp.copy_(acc)
+                i.add_(self.tmp)
+        if self.self_recurrent:  # w_self · s_l[t-1]
+            torch.mul(self.s, p.w_self, out=self.tmp)
+            i.add_(self.tmp)
+        i.clamp_(fp.s_min, fp.s_max)
+        v.mul_(p.beta_q).add_(fp.decay_half).bitwise_right_shift_(fp.decay_bits)
+        v.add_(i).clamp_(fp.s_min, fp.s_max)
+        torch.le(v, p.theta_q, out=self.keep)
+        v.mul_(self.keep)
+        torch.sub(1, self.keep, out=self.s)
+        return self.s
+
+
+#: Timesteps per block of the layer-major schedule: every buffer is ``(WINDOW, batch, size)``
+#: and reused block after block, so it stays in cache and is never paged in afresh.
+WINDOW = 16
+#: Source neurons per lookup group of :class:`_Lookup` (one byte of spikes per group).
+GROUP = 8
+#: Projections from at least this many source neurons use :class:`_Lookup`; smaller ones
+#: a plain matrix product (tests lower it to run the lookup on small bundles).
+LOOKUP_MIN_SOURCES = 32
+
+
+class _Lookup:
+    """``x @ W`` for 0/1 spikes ``x`` by table lookup (the "four Russians" trick).
+
+    Each group of :data:`GROUP` source neurons has a table of the 256 possible sums of its
+    rows of ``W``; a timestep's spikes of the group are one byte, the index into the table,
+    so a row of the product is ``n_src / 8`` table rows added (``embedding_bag``) instead
+    of ``n_src`` multiply-adds. Exact: every table entry and every partial sum is an integer
+    below :func:`~golden_model.neuron.sum_bound`, which ``matmul_dtype`` chose float32 for.
+    """
+
+    def __init__(self, w: torch.Tensor) -> None:
+        n, size = w.shape
+        self.pad = (-n) % GROUP
+        groups = (n + self.pad) // GROUP
+        wp = torch.cat([w, w.new_zeros((self.pad, size))]).reshape(groups, GROUP, size)
+        codes = torch.arange(256, device=w.device)
+        bits = ((codes[:, None] >> torch.arange(GROUP, device=w.device)) & 1).to(w.dtype)
+        self.table = (bits @ wp).reshape(groups * 256, size)  # (groups, 256, size) flat
+        self.offsets = torch.arange(groups, device=w.device) * 256
+        self.weights = (2.0 ** torch.arange(GROUP, device=w.device)).to(w.dtype)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1]).to(self.table.dtype)
+        if self.pad:
+            flat = torch.nn.functional.pad(flat, (0, self.pad))
+        index = (flat.reshape(flat.shape[0], -1, GROUP) @ self.weights).long() + self.offsets
+        return torch.nn.functional.embedding_bag(index, self.table, mode="sum")
 
 
 class _Plan(NamedTuple):
@@ -75,58 +160,78 @@ class _Plan(NamedTuple):
 
     incoming: tuple[Projection, ...]
     weights: dict[str, torch.Tensor]  # transposed, (n_src, size), in the matmul dtype
+    lookups: dict[str, _Lookup]  # the projections that :class:`_Lookup` computes
     dtype: torch.dtype
+    work: torch.dtype
     params: IntParams
 
     @classmethod
     def of(cls, bundle: Bundle, layer: str, device: torch.device) -> _Plan:
         incoming = bundle.incoming(layer)
-        dtype = _TORCH_DTYPE[matmul_dtype(sum_bound([bundle.weights(p) for p in incoming]))]
+        bound = sum_bound([bundle.weights(p) for p in incoming])
+        dtype = _TORCH_DTYPE[matmul_dtype(bound)]
+        work = _TORCH_DTYPE[work_dtype(bundle.fixed_point, bound)]
         weights = {p.weights: torch.as_tensor(bundle.weights(p).T.copy(), device=device)
                    .to(dtype) for p in incoming}
+        lookups = {key: _Lookup(w) for key, w in weights.items()
+                   if dtype == torch.float32 and w.shape[0] >= LOOKUP_MIN_SOURCES}
         params = IntParams(*(torch.as_tensor(np.asarray(bundle.param(layer, kind), np.int64),
-                                             device=device)
+                                             device=device).to(work)
                              for kind in ("alpha", "beta", "theta", "w_self")))
-        return cls(incoming, weights, dtype, params)
+        return cls(incoming, weights, lookups, dtype, work, params)
 
     def accumulate(self, sources: list[tuple[torch.Tensor, Projection]]) -> torch.Tensor:
-        """Phase 1: the exact sum ``Σ_p x_src(p) @ W_p.T`` as int64 (any leading dims)."""
-        total = None
+        """Phase 1: the exact sum ``Σ_p x_src(p) @ W_p.T`` (any leading dims), in the matmul
+        dtype: integers held exactly (:func:`~golden_model.neuron.matmul_dtype`)."""
+        total: torch.Tensor | None = None
         for x, p in sources:
-            part = x.to(self.dtype) @ self.weights[p.weights]
-            total = part if total is None else total + part
+            if p.weights in self.lookups:
+                part = self.lookups[p.weights](x)
+                total = part if total is None else total.add_(part)
+                continue
+            flat = x.to(self.dtype).reshape(-1, x.shape[-1])
+            w = self.weights[p.weights]
+            total = flat @ w if total is None else total.addmm_(flat, w)
         assert total is not None
-        return total.long() if self.dtype != torch.int64 else total
+        return total.reshape(*sources[0][0].shape[:-1], -1)
 
 
 class _Recorder:
-    """Time-major spike history (always) and, if tracing, I and V traces."""
+    """Output counts (always) and, if tracing, every layer's spikes, I and V."""
 
     def __init__(self, bundle: Bundle, steps: int, batch: int, trace: bool,
                  device: torch.device) -> None:
         self.trace = trace
+        self.output = bundle.output.name
+        self.counts = torch.zeros((batch, bundle.output.size), dtype=torch.int32, device=device)
+        # every timestep of every layer is written before it is read: no zeroing pass
         shape = {layer.name: (steps, batch, layer.size) for layer in bundle.layers}
-        self.s = {n: torch.zeros(sh, dtype=torch.uint8, device=device) for n, sh in shape.items()}
-        self.i = {n: torch.zeros(sh, dtype=torch.int32, device=device)
+        self.s = {n: torch.empty(sh, dtype=torch.uint8, device=device)
                   for n, sh in shape.items()} if trace else {}
-        self.v = {n: torch.zeros(sh, dtype=torch.int32, device=device)
+        self.i = {n: torch.empty(sh, dtype=torch.int32, device=device)
+                  for n, sh in shape.items()} if trace else {}
+        self.v = {n: torch.empty(sh, dtype=torch.int32, device=device)
                   for n, sh in shape.items()} if trace else {}
 
-    def record(self, layer: str, t: int, state: IntState) -> None:
-        self.s[layer][t] = state.s
+    def record(self, layer: str, t: int, s: torch.Tensor, i: torch.Tensor,
+               v: torch.Tensor) -> None:
+        """Spikes ``s`` (bool or integer 0/1), ``I``, ``V`` of ``layer`` at timestep ``t``."""
+        if layer == self.output:
+            self.counts.add_(s)
         if self.trace:
-            self.i[layer][t] = state.i
-            self.v[layer][t] = state.v
+            self.s[layer][t].copy_(s)
+            self.i[layer][t].copy_(i)
+            self.v[layer][t].copy_(v)
 
-    def result(self, bundle: Bundle) -> SimResult:
-        counts = self.s[bundle.output.name].sum(dim=0, dtype=torch.int32).cpu().numpy()
+    def result(self) -> SimResult:
+        counts = self.counts.cpu().numpy()
 
         def batch_major(traces: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
             return {n: np.ascontiguousarray(a.transpose(0, 1).cpu().numpy())
                     for n, a in traces.items()}
 
-        return SimResult(counts, predict(counts), batch_major(self.s) if self.trace else {},
-                         batch_major(self.i), batch_major(self.v))
+        return SimResult(counts, predict(counts), batch_major(self.s), batch_major(self.i),
+                         batch_major(self.v))
 
 
 def simulate(bundle: Bundle, spikes: np.ndarray, trace: bool = False,
@@ -149,7 +254,10 @@ def simulate(bundle: Bundle, spikes: np.ndarray, trace: bool = False,
         raise ValueError(f"spikes must be (batch, T, {bundle.channels}), not {x.shape}")
     dev = torch.device(device)
     steps, batch = x.shape[1], x.shape[0]
-    x_t = torch.as_tensor(np.ascontiguousarray(x.swapaxes(0, 1), dtype=np.uint8), device=dev)
+    # time-major, with a silent row in front: row t + 1 holds x[t], row 0 is x[-1] = 0
+    x_t = np.zeros((steps + 1, batch, x.shape[2]), np.uint8)
+    x_t[1:] = x.swapaxes(0, 1)
+    x_t = torch.as_tensor(x_t, device=dev)
     rec = _Recorder(bundle, steps, batch, trace, dev)
     plans = {layer.name: _Plan.of(bundle, layer.name, dev) for layer in bundle.layers}
     with torch.no_grad():
@@ -157,60 +265,64 @@ def simulate(bundle: Bundle, spikes: np.ndarray, trace: bool = False,
             _run_timestep_major(bundle, x_t, plans, rec)
         else:
             _run_layer_major(bundle, x_t, plans, rec)
-    return rec.result(bundle)
-
-
-def _zeros(batch: int, size: int, device: torch.device) -> IntState:
-    zero = torch.zeros((batch, size), dtype=torch.int64, device=device)
-    return IntState(zero, zero, zero)
+    return rec.result()
 
 
 def _run_timestep_major(bundle: Bundle, x: torch.Tensor, plans: dict[str, _Plan],
                         rec: _Recorder) -> None:
-    steps, batch, _ = x.shape
-    dev = x.device
-    states = {layer.name: _zeros(batch, layer.size, dev) for layer in bundle.layers}
-    silent = torch.zeros_like(x[0])
+    """§4 read literally; ``x`` is ``(T + 1, batch, C)`` with the silent ``x[-1]`` first."""
+    steps, batch = x.shape[0] - 1, x.shape[1]
+    states = {}
+    for layer in bundle.layers:
+        zero = torch.zeros((batch, layer.size), dtype=plans[layer.name].work, device=x.device)
+        states[layer.name] = IntState(zero, zero, zero)
     for t in range(steps):
         previous = {name: state.s for name, state in states.items()}
-        previous[INPUT] = x[t - 1] if t > 0 else silent
-        current: dict[str, torch.Tensor] = {INPUT: x[t]}
+        previous[INPUT] = x[t]
+        current: dict[str, torch.Tensor] = {INPUT: x[t + 1]}
         for layer in bundle.layers:
             plan = plans[layer.name]
             acc = (plan.accumulate([((current if p.delay == 0 else previous)[p.src], p)
-                                    for p in plan.incoming])
+                                    for p in plan.incoming]).to(plan.work)
                    if plan.incoming else 0)
-            states[layer.name] = update(states[layer.name], acc, plan.params,
-                                        bundle.fixed_point)
-            current[layer.name] = states[layer.name].s
-            rec.record(layer.name, t, states[layer.name])
-
-
-def _delayed(history: torch.Tensor, delay: int) -> torch.Tensor:
-    """``x[t - delay]`` of a ``(T, B, n)`` history, zeros before ``t = 0``."""
-    if delay == 0:
-        return history
-    shifted = torch.zeros_like(history)
-    shifted[delay:] = history[:-delay]
-    return shifted
+            state = update(states[layer.name], acc, plan.params, bundle.fixed_point)
+            states[layer.name] = state
+            current[layer.name] = state.s
+            rec.record(layer.name, t, state.s, state.i, state.v)
 
 
 def _run_layer_major(bundle: Bundle, x: torch.Tensor, plans: dict[str, _Plan],
                      rec: _Recorder) -> None:
-    steps, batch, _ = x.shape
+    """Blocks of :data:`WINDOW` timesteps; in each, every layer in order over the block.
+
+    ``x`` is ``(T + 1, batch, C)`` with the silent ``x[-1]`` first. Each layer keeps its
+    spikes of the block in ``spikes[name]``, ``(WINDOW + 1, batch, size)`` float32 whose
+    row ``k + 1`` is timestep ``t0 + k`` and row 0 the last timestep of the previous block
+    (zeros before ``t = 0``): what a ``delay = 1`` reader needs. Valid without feedback: a
+    layer reads only itself and earlier layers, which have finished the block.
+    """
+    steps, batch = x.shape[0] - 1, x.shape[1]
     dev = x.device
-    history = {INPUT: x}
-    for layer in bundle.layers:
-        plan = plans[layer.name]
-        own = [p for p in plan.incoming if p.src == layer.name]
-        ext = [(_delayed(history[p.src], p.delay), p) for p in plan.incoming
-               if p.src != layer.name]
-        acc_ext = plan.accumulate(ext) if ext else None
-        state = _zeros(batch, layer.size, dev)
-        for t in range(steps):
-            acc = acc_ext[t] if acc_ext is not None else 0
-            if own:  # dense recurrence reads this layer's own spikes of t-1
-                acc = acc + plan.accumulate([(state.s, p) for p in own])
-            state = update(state, acc, plan.params, bundle.fixed_point)
-            rec.record(layer.name, t, state)
-        history[layer.name] = rec.s[layer.name]
+    states = {layer.name: _InPlace(batch, plans[layer.name].params, bundle.fixed_point)
+              for layer in bundle.layers}
+    spikes = {layer.name: torch.zeros((WINDOW + 1, batch, layer.size), device=dev)
+              for layer in bundle.layers}
+    for t0 in range(0, steps, WINDOW):
+        width = min(WINDOW, steps - t0)
+        block = {INPUT: x[t0:t0 + width + 1], **spikes}  # row k: timestep t0 + k - 1
+        for layer in bundle.layers:
+            name, plan, state = layer.name, plans[layer.name], states[layer.name]
+            ext = [(block[p.src][1 - p.delay:width + 1 - p.delay], p) for p in plan.incoming
+                   if p.src != name]
+            own = [p for p in plan.incoming if p.src == name]
+            acc_ext = plan.accumulate(ext) if ext else None
+            for k in range(width):
+                acc = acc_ext[k] if acc_ext is not None else None
+                if own:  # dense recurrence reads this layer's own spikes of t-1 (row k)
+                    rec_acc = plan.accumulate([(spikes[name][k], p) for p in own])
+                    acc = rec_acc if acc is None else rec_acc.add_(acc)
+                fired = state.step(acc)
+                spikes[name][k + 1].copy_(fired)
+                rec.record(name, t0 + k, fired, state.i, state.v)
+        for history in spikes.values():
+            history[0].copy_(history[width])
