@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from golden_model import Bundle
+from golden_model import Bundle, progress
 from golden_model.atomic import atomic_directory
 from golden_model.errors import ScsrError
 
@@ -98,13 +98,11 @@ def _steps(script: str) -> list[str]:
 def _run_steps(work: Path, env: dict[str, str], log: Path) -> dict[str, float]:
     """Run the build script's steps in ``work`` (relative paths: YoWASP sees only the
     working directory), with a progress bar; seconds per step."""
-    from tqdm import tqdm
-
     script = (work / f"build_{NAME}.sh").read_text()
     steps = _steps(script)
     seconds = {}
     full_env = os.environ | env
-    with tqdm(steps, unit="step", desc="synth", file=sys.stderr, disable=None) as bar, \
+    with progress.bar(steps, unit="step", desc="synth") as bar, \
             open(log, "w") as handle:
         for line in bar:
             tool = next(var for var in env if f"${var}" in line)

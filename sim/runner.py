@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from golden_model import Bundle, ScsrError, SimResult, save_bundle
+from golden_model import Bundle, ScsrError, SimResult, progress, save_bundle
 from rtl.config import NetConfig
 from rtl.top import Harness, to_verilog
 
@@ -112,7 +112,8 @@ def compile_design(design: object, toplevel: str, simulator: str, directory: Pat
     level = "" if optimize else " OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
     env = {"MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include" + level} if simulator == "verilator" \
         else {}
-    with _environment(env), _silenced(quiet, directory / "build.log"):
+    with progress.activity(f"{simulator} build of {toplevel}"), _environment(env), \
+            _silenced(quiet, directory / "build.log"):
         runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=directory / "build",
                      build_args=args, timescale=("1ns", "1ps"), always=True)
     return directory / "build"

@@ -38,9 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    from tqdm import tqdm
 
-    from golden_model import load_bundle, load_spikes, save_npz, simulate
+    from golden_model import load_bundle, load_spikes, progress, save_npz, simulate
     from rtl.board import framing_for
     from rtl.config import NetConfig
     from rtl.host import BoardLink
@@ -51,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
     expected = simulate(bundle, spikes)
     with BoardLink.open(args.port, framing_for(net), args.baud, args.timeout,
                         net.max_steps) as link, \
-            tqdm(total=len(spikes), unit="sample", desc="board", file=sys.stderr,
-                 disable=None) as bar:
+            progress.bar(total=len(spikes), unit="sample", desc="board") as bar:
         counts, pred = link.run(spikes, progress=bar.update)
     if args.out:
         save_npz(args.out, {"counts": counts, "pred": pred})

@@ -13,11 +13,11 @@ examples:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from golden_model import progress
 from scsr.backends import BACKENDS
 
 HELP = "classify WAV files with a bundle"
@@ -79,8 +79,6 @@ def confusion(labels: np.ndarray, pred: np.ndarray, classes: tuple[str, ...]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from golden_model import load_bundle
     from golden_model.errors import ScsrError
     from scsr.backends import get_backend
@@ -100,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     items = collect(args.paths, names)
     engine = get_backend(args.backend)
     encoded = []
-    for path, _ in tqdm(items, desc="encode", unit="file", file=sys.stderr, disable=None):
+    for path, _ in progress.bar(items, desc="encode", unit="file"):
         x = encode_wav(path, config)
         if x.shape[1] != bundle.channels:
             raise ScsrError(path, "", f"encodes to {x.shape[1]} channels but the bundle "

@@ -13,12 +13,10 @@ example:
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
-from tqdm import tqdm
 
-from golden_model import SimResult, load_bundle, load_spikes, predict, save_npz
+from golden_model import SimResult, load_bundle, load_spikes, predict, progress, save_npz
 from scsr.backends import BACKENDS, WHOLE_BATCH, get_backend
 
 HELP = "run a bundle on a spike file"
@@ -56,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     engine = get_backend(args.backend)
     chunk = len(spikes) if args.backend in WHOLE_BATCH else max(1, args.chunk)
     parts = []
-    with tqdm(total=len(spikes), unit="sample", desc=f"simulate ({args.backend})",
-              disable=None, file=sys.stderr) as bar:
+    with progress.bar(total=len(spikes), unit="sample",
+                      desc=f"simulate ({args.backend})") as bar:
         for start in range(0, len(spikes), chunk):
             parts.append(engine(bundle, spikes[start:start + chunk], args.trace))
             bar.update(len(parts[-1].counts))

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from golden_model import __version__
 from golden_model.atomic import atomic_file
 from golden_model.errors import ScsrError
+from golden_model.progress import bar as bar_of
 
 from . import builtin
 from .store import Dataset, load_dataset, save_dataset
@@ -78,8 +78,8 @@ def build_builtin(config: dict[str, Any], workers: int = 2, progress: bool = Tru
         builtin.flite_version()
     items = builtin.plan(config["source"])
     jobs = [(item, config) for item in items]
-    bar = tqdm(total=len(jobs), unit="utt", desc=f"build {config['source']['kind']}",
-               disable=not progress, leave=False)
+    bar = bar_of(total=len(jobs), unit="utt", desc=f"build {config['source']['kind']}",
+                 disable=not progress, leave=False)
     results = []
     if workers <= 1:
         mapped = map(_work, jobs)

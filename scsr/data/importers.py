@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from golden_model.errors import ScsrError
+from golden_model.progress import bar as progress_bar
 
 from . import encoders
 from .audio import read_audio
@@ -42,7 +42,8 @@ def _split_indices(labels: np.ndarray, test_fraction: float, seed: int
 def _encode_files(files: list[Path], encoding: dict[str, Any], progress: bool
                   ) -> tuple[np.ndarray, np.ndarray]:
     frames = []
-    for path in tqdm(files, unit="file", desc="encode", disable=not progress, leave=False):
+    for path in progress_bar(files, unit="file", desc="encode", disable=not progress,
+                             leave=False):
         samples, rate = read_audio(path)
         frames.append(features(prepare(samples, rate, encoding, os.fspath(path)), encoding))
     stack = np.stack(frames).astype(np.float32)

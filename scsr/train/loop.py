@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn.functional import cross_entropy
-from tqdm import tqdm
 
+from golden_model import progress
 from golden_model.errors import ScsrError
 from scsr.data.store import Dataset, load_dataset
 from scsr.model import ModelConfig, NetOutput, ScsrNet, preset
@@ -248,9 +247,9 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
             config.seed * 1_000_003 + epoch))
         batches = math.ceil(n / config.batch)
         totals = [0.0, 0.0, 0.0]  # loss sum, correct, samples
-        bar = tqdm(range(batches), desc=f"epoch {epoch + 1}/{config.epochs}"
-                   + (" (QAT)" if quant else ""), unit="batch", file=sys.stderr,
-                   disable=not ctx.main or None, leave=False)
+        bar = progress.bar(range(batches), desc=f"epoch {epoch + 1}/{config.epochs}"
+                           + (" (QAT)" if quant else ""), unit="batch",
+                           disable=not ctx.main, leave=False)
         for b in bar:
             index = order[b * config.batch:(b + 1) * config.batch]
             g = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) * 65_537 + b)
@@ -273,9 +272,9 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
                     raise _nonfinite(config, epoch, b, "loss or gradients")
                 skipped += 1
                 if ctx.main:
-                    bar.write(f"epoch {epoch + 1}, batch {b + 1}: loss or gradients "
-                              f"NaN/infinite; update skipped ({skipped} of "
-                              f"{config.skip_nonfinite} allowed)", file=sys.stderr)
+                    progress.write(f"epoch {epoch + 1}, batch {b + 1}: loss or gradients "
+                                   f"NaN/infinite; update skipped ({skipped} of "
+                                   f"{config.skip_nonfinite} allowed)")
                 continue
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
@@ -319,10 +318,9 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
                                       "model_config": cfg.to_dict(), "processes": ctx.world,
                                       "device": str(ctx.device)})
             plot_curves(run, rows, f"{cfg.preset}, {dataset.channels} ch")
-            tqdm.write(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, train "
-                       f"{row['train_accuracy']:.1%}, test float "
-                       f"{row['test_accuracy_float']:.1%}, fixed "
-                       f"{row['test_accuracy_fixed']:.1%} ({row['seconds']:.1f} s)",
-                       file=sys.stderr)
+            progress.write(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, train "
+                           f"{row['train_accuracy']:.1%}, test float "
+                           f"{row['test_accuracy_float']:.1%}, fixed "
+                           f"{row['test_accuracy_fixed']:.1%} ({row['seconds']:.1f} s)")
         ddp.barrier(ctx)
     return rows
