@@ -242,17 +242,7 @@ def _order(graph: Graph, inp: str, out_layer: str, edges: Sequence[Edge],
                 stack.pop()
 
     walk(inp)
-    reach = {n for n, s in state.items() if s}
-    changed = True  # delayed edges also carry activity
-    while changed:
-        changed = False
-        for e in edges:
-            if e.src in reach and e.dst not in reach:
-                reach.add(e.dst)
-                changed = True
-    for n in neurons:
-        if n not in reach:
-            raise ScsrError(where, n, "is not reachable from the input")
+    for n in neurons:  # a layer the input does not reach still gets its cycles classified
         if state[n] == 0:
             walk(n)
     final = [Edge(e.src, e.dst, e.weight, e.via,
