@@ -11,13 +11,18 @@ STAMP       := $(VENV)/.installed
 APT_PACKAGES := git iverilog g++ make espeak-ng flite
 TORCH_PIN   := torch==2.13.0
 
-.PHONY: setup test test-fast flow lint bench clean help
+.PHONY: setup test test-fast flow flow-quick lint bench clean help
 
 help:
-	@echo "make test   - set up (if needed) and run every test"
-	@echo "make flow   - set up (if needed) and run the end-to-end flow into build/flow"
-	@echo "make lint   - ruff"
-	@echo "make bench  - run the benchmarks in benchmarks/ (JSON into build/bench)"
+	@echo "make setup      - Debian packages (as root), .venv, the project (a no-op once done)"
+	@echo "make test       - set up (if needed) and run every test"
+	@echo "make test-fast  - the tests that need no HDL simulator, synthesis or long run"
+	@echo "make flow       - set up, then 'scsr flow': digits -> model -> RTL -> iCE40 bitstream"
+	@echo "                  in build/flow (FLOW_ARGS='--dataset letters ...' for other runs)"
+	@echo "make flow-quick - the same on tiny data in about a minute (build/flow-quick)"
+	@echo "make lint       - ruff"
+	@echo "make bench      - the benchmarks that take minutes, JSON into build/bench (README)"
+	@echo "make clean      - remove build/ and the pytest cache"
 
 setup: $(STAMP)
 
@@ -39,13 +44,17 @@ lint: setup
 	$(BIN)/ruff check .
 
 flow: setup
-	@bash tools/flow.sh
+	$(BIN)/scsr flow $(FLOW_ARGS)
+
+flow-quick: setup
+	$(BIN)/scsr flow --quick --out build/flow-quick $(FLOW_ARGS)
 
 bench: setup
 	@mkdir -p build/bench
 	$(BIN)/python benchmarks/golden_speed.py --out build/bench/golden_speed.json
+	$(BIN)/python benchmarks/torch_int_speed.py --out build/bench/torch_int_speed.json
 	$(BIN)/python benchmarks/train_speed.py --out build/bench/train_speed.json
-	$(BIN)/python benchmarks/rtl_cycles.py --bundle models/default-digits --samples 2 \
+	$(BIN)/python benchmarks/rtl_cycles.py --bundle models/digits-8k --samples 2 \
 		--out build/bench/rtl_cycles.json
 
 clean:

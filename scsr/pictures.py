@@ -37,6 +37,8 @@ def raster(layers: Mapping[str, np.ndarray], path: Path, title: str,
     height in proportion to the layer's size; with ``membrane``, a second column of the
     layer's ``V`` as an image (timestep × neuron)."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     names = list(layers)
     heights = [max(1.0, np.sqrt(layers[n].shape[1])) for n in names]
     cols = 2 if membrane else 1
@@ -48,7 +50,8 @@ def raster(layers: Mapping[str, np.ndarray], path: Path, title: str,
         s = np.asarray(layers[name])
         t, n = np.nonzero(s)
         ax = axes[row][0]
-        ax.scatter(t, n, s=2, marker="|", color="black", linewidths=0.8)
+        ax.scatter(t, n, s=4, marker="|", color="black", linewidths=0.8)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(-0.5, s.shape[0] - 0.5)
         ax.set_ylim(-0.5, s.shape[1] - 0.5)
         rate = s.mean() if s.size else 0.0

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export a trained run as a fixed-point bundle"),
     "predict": ("predict", "classify WAV files with a bundle (accuracy per class folder)"),
     "simulate": ("simulate", "run a bundle on a spike file (golden, torch or RTL backends)"),
+    "show": ("show", "draw a --trace output: spike rasters and membrane traces per layer"),
     "inspect": ("inspect", "show a bundle's layers, projections, widths, ranges and memory"),
     "random-model": ("random_model", "write a random, calibrated bundle for tests and benchmarks"),
     "rtl": ("rtl", "generate Verilog, memory images and a resource report for a bundle"),

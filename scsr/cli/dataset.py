@@ -7,12 +7,15 @@
                          (n-tidigits.hdf5), ti46 (TI46 tree, .sph or .wav) or wav (a folder
                          with one sub-folder of audio files per class)
   show FILE              class counts, T, C, firing rates, and a PNG of a few samples
+  spikes FILE            one split (or its first N samples) as the spike file (design §6)
+                         that simulate, cosim and board run take
 
 examples:
   scsr dataset build letters --out build/data/letters.npz
   scsr dataset build digits --split speaker-independent --front-end lyon --out d.npz
   scsr dataset import wav ../shared/data/fsdd --out fsdd.npz
   scsr dataset show build/data/letters.npz
+  scsr dataset spikes build/data/letters.npz --split test --samples 16 --out x.npz
 """
 
 from __future__ import annotations
@@ -167,6 +170,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="samples in the picture")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    spikes = sub.add_parser("spikes", help="one split as a spike file for simulate/cosim/board",
+                            formatter_class=parser.formatter_class)
+    spikes.add_argument("file", metavar="FILE", help="dataset file")
+    spikes.add_argument("--split", choices=("train", "test"), default="test", metavar="SPLIT",
+                        help="train or test")
+    spikes.add_argument("--samples", type=positive_int, default=None, metavar="N",
+                        help="only the first N samples of the split (default: all)")
+    spikes.add_argument("--out", required=True, metavar="OUT.npz",
+                        help="spike file to write (spikes and labels)")
+
 
 def _run_build(args: argparse.Namespace) -> int:
     from scsr.data import build, builtin
@@ -228,6 +241,24 @@ def _run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_spikes(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from golden_model import save_npz
+    from scsr.data import load_dataset
+
+    dataset = load_dataset(args.file)
+    spikes, labels, _ = dataset.split(args.split)
+    if args.samples is not None:
+        spikes, labels = spikes[:args.samples], labels[:args.samples]
+    if not len(spikes):
+        raise ScsrError(args.file, args.split, "holds no samples")
+    save_npz(args.out, {"spikes": spikes, "labels": labels.astype(np.int64)})
+    print(f"wrote {args.out}: {len(spikes)} {args.split} samples x {spikes.shape[1]} timesteps "
+          f"x {spikes.shape[2]} channels, with labels ({len(dataset.classes)} classes)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     match args.action:
         case "build":
@@ -236,4 +267,6 @@ def run(args: argparse.Namespace) -> int:
             return _run_import(args)
         case "show":
             return _run_show(args)
+        case "spikes":
+            return _run_spikes(args)
     raise ScsrError("dataset", "", f"unknown action {args.action!r}")

@@ -50,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="widths of the exported bundle")
     parser.add_argument("--cosim-samples", type=positive_int, default=None, metavar="N",
                         help="test samples run on the RTL (default: 8, 2 with --quick)")
+    parser.add_argument("--fsdd", default=None, metavar="DIR",
+                        help="folder of real recorded digits (one sub-folder per digit) to "
+                             "score a digits bundle on, evaluation only; 'none' to skip "
+                             "(default: ../shared/data/fsdd when present)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny data, a 16,16 network, one epoch, 2 cosim samples")
     parser.add_argument("--out", default="build/flow", metavar="DIR",
@@ -70,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         dataset=args.dataset, split=args.split, target=args.target,
         lanes=args.lanes or DEFAULT_LANES[args.target], epochs=args.epochs, quick=args.quick,
         bits=(bits.weight_bits, bits.state_bits, bits.decay_bits),
-        cosim_samples=args.cosim_samples or (2 if args.quick else 8))
+        cosim_samples=args.cosim_samples or (2 if args.quick else 8),
+        **({} if args.fsdd is None else {"fsdd": "" if args.fsdd == "none" else args.fsdd}))
     out = Path(args.out)
     statuses = run_stages(config, out, args.force)
     summary = build_summary(config, out, statuses)

@@ -48,6 +48,24 @@ def format_summary(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: Panels side by side before the picture wraps onto a new row.
+PANELS_PER_ROW = 4
+
+
+def pick_samples(labels: np.ndarray, classes: int, count: int) -> list[int]:
+    """``count`` training samples (fewer only if the split has fewer), one per class in
+    turn: the first of every class, then the second of every class, ..."""
+    members = [np.flatnonzero(labels == label) for label in range(classes)]
+    picks: list[int] = []
+    rank = 0
+    while len(picks) < min(count, len(labels)):
+        for group in members:
+            if rank < group.size and len(picks) < count:
+                picks.append(int(group[rank]))
+        rank += 1
+    return picks
+
+
 def plot_samples(dataset: Dataset, path: str | os.PathLike[str], count: int = 4) -> None:
     """Write a PNG with ``count`` training samples of different classes: front-end frames
     (when stored) above the spike raster, time on the x axis of both."""
@@ -57,26 +75,23 @@ def plot_samples(dataset: Dataset, path: str | os.PathLike[str], count: int = 4)
     import matplotlib.pyplot as plt
 
     spikes, labels, feats = dataset.split("train")
-    picks = []
-    for label in range(len(dataset.classes)):
-        members = np.flatnonzero(labels == label)
-        if members.size:
-            picks.append(int(members[0]))
-        if len(picks) == count:
-            break
+    picks = pick_samples(labels, len(dataset.classes), count)
     rows = 2 if feats is not None else 1
-    fig, axes = plt.subplots(rows, len(picks), figsize=(3.2 * len(picks), 2.6 * rows),
-                             squeeze=False, sharex=True)
+    cols = min(PANELS_PER_ROW, len(picks))
+    blocks = -(-len(picks) // cols)  # ceil: samples wrap onto new rows of panels
+    fig, axes = plt.subplots(rows * blocks, cols, figsize=(3.2 * cols, 2.6 * rows * blocks),
+                             squeeze=False)
     step_ms = dataset.config.get("step_ms") or dataset.config.get("dt_ms") or 1.0
-    for col, index in enumerate(picks):
+    for k, index in enumerate(picks):
+        block, col = divmod(k, cols)
         title = f"'{dataset.classes[labels[index]]}' (train #{index})"
         if feats is not None:
-            ax = axes[0, col]
+            ax = axes[block * rows, col]
             ax.imshow(feats[index].T, origin="lower", aspect="auto", cmap="magma",
                       extent=(0, dataset.timesteps, 0, feats.shape[2]), vmin=0, vmax=1)
             ax.set_title(title, fontsize=9)
             ax.set_ylabel("front-end channel" if col == 0 else "")
-        ax = axes[rows - 1, col]
+        ax = axes[block * rows + rows - 1, col]
         t, c = np.nonzero(spikes[index])
         ax.scatter(t, c, s=2, marker="|", color="black", linewidths=0.6)
         ax.set_xlim(0, dataset.timesteps)
@@ -85,6 +100,10 @@ def plot_samples(dataset: Dataset, path: str | os.PathLike[str], count: int = 4)
         ax.set_ylabel("spike channel" if col == 0 else "")
         if feats is None:
             ax.set_title(title, fontsize=9)
+    for k in range(len(picks), blocks * cols):  # empty panels of the last row
+        block, col = divmod(k, cols)
+        for r in range(rows):
+            axes[block * rows + r, col].axis("off")
     source = dataset.config.get("source", {})
     encoder = dataset.config.get("encoder") or {}
     front = dataset.config.get("front_end") or {}

@@ -227,7 +227,8 @@ def run_cosim(ctx: Context, out: Path) -> dict[str, Any]:
     mismatches = sum(int(np.count_nonzero(want[k] != have[k])) for k in want)
     run = status(raw)
     layers = cycle_report(net, spikes, golden, raw)
-    return {"samples": n, "sample_indices": pick.tolist(), "lanes": lanes, "simulator": "verilator", "mismatches": mismatches,
+    return {"samples": n, "sample_indices": pick.tolist(), "lanes": lanes,
+            "simulator": "verilator", "mismatches": mismatches,
             "first_mismatch": first_mismatch(golden, got),
             "rtl_accuracy": float(np.mean(got.pred == labels)),
             "golden_accuracy": float(np.mean(golden.pred == labels)),
@@ -330,8 +331,10 @@ class Stage:
 def _fsdd_enabled(config: FlowConfig) -> str | None:
     if config.dataset != "digits":
         return "real recordings exist for digits only"
-    if not config.fsdd or not Path(config.fsdd).is_dir():
-        return f"{config.fsdd or 'no folder'} is absent"
+    if not config.fsdd:
+        return "--fsdd none"
+    if not Path(config.fsdd).is_dir():
+        return f"{config.fsdd} is absent"
     return None
 
 
