@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--train-draws", type=positive_int, default=1, metavar="K",
                        help="K times the training renditions: draws 2..K are fresh "
                             "renditions of the same training speakers; the test split stays "
-                            "that of the one-draw build, bit for bit (default: 1)")
+                            "that of the one-draw build, bit for bit")
     build.add_argument("--flite-per-class", type=non_negative_int, default=0, metavar="N",
                        help="N more training renditions per class by Flite's voices (kal16, "
                             "awb, rms, slt; three are modelled on real speakers); never in "

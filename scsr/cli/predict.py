@@ -72,8 +72,10 @@ def confusion(labels: np.ndarray, pred: np.ndarray, classes: tuple[str, ...]) ->
     matrix = np.zeros((k, k), np.int64)
     np.add.at(matrix, (labels, pred), 1)
     width = max(4, *(len(c) for c in classes), len(str(matrix.max())))
-    lines = ["true\\pred " + " ".join(f"{c:>{width}}" for c in classes)]
-    lines += [f"{c:>9} " + " ".join(f"{v:>{width}}" for v in row)
+    corner = "true\\pred"
+    first = max(len(corner), *(len(c) for c in classes))
+    lines = [f"{corner:>{first}} " + " ".join(f"{c:>{width}}" for c in classes)]
+    lines += [f"{c:>{first}} " + " ".join(f"{v:>{width}}" for v in row)
               for c, row in zip(classes, matrix, strict=True)]
     return "\n".join(lines)
 

@@ -27,13 +27,15 @@ TI46_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 
 def _split_indices(labels: np.ndarray, test_fraction: float, seed: int
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified split: the last ``ceil(fraction * n)`` of each class (shuffled) go to
-    test, at least one per class when the class has two or more items."""
+    """A stratified split: the last ``round(fraction * n)`` of each class (shuffled) go to
+    test (halves round down), at least one and never all of a class with two or more
+    items."""
     rng = np.random.default_rng(seed)
     train, test = [], []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        count = int(np.ceil(test_fraction * len(members))) if len(members) > 1 else 0
+        n = len(members)
+        count = min(n - 1, max(1, int(np.floor(test_fraction * n + 0.5 - 1e-9)))) if n > 1 else 0
         test.extend(members[len(members) - count:])
         train.extend(members[: len(members) - count])
     return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(test, dtype=np.int64))

@@ -192,8 +192,8 @@ class TrainConfig:
             elif isinstance(default, int | float) and (
                     isinstance(value, bool) or not isinstance(value, int | float)
                     or (isinstance(default, int) and not isinstance(value, int))):
-                raise ScsrError(where, key, f"should be a {type(default).__name__}, "
-                                            f"not {value!r}")
+                kind = "an integer" if isinstance(default, int) else "a number"
+                raise ScsrError(where, key, f"should be {kind}, not {value!r}")
             elif isinstance(default, str) and not isinstance(value, str):
                 raise ScsrError(where, key, f"should be a string, not {value!r}")
             if key in FRACTIONS and not 0 <= value < 1:

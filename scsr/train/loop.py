@@ -143,8 +143,14 @@ def check_matches(state: dict[str, Any], dataset: Dataset, where: str) -> None:
                         f"{saved.channels} input channels but the dataset has "
                         f"{dataset.channels}")
     if list(state["classes"]) != [str(c) for c in dataset.classes]:
-        raise ScsrError(where, "classes", "the dataset's classes differ from the run's "
-                        f"({len(dataset.classes)} vs {len(state['classes'])})")
+        ours, theirs = [str(c) for c in dataset.classes], list(state["classes"])
+        if len(ours) != len(theirs):
+            detail = f"{len(ours)} classes, the run has {len(theirs)}"
+        else:
+            k = next(k for k, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b)
+            detail = f"class {k} is {ours[k]!r}, the run's is {theirs[k]!r}"
+        raise ScsrError(where, "classes", f"the dataset's classes differ from the run's "
+                                          f"({detail})")
 
 
 def _finite_everywhere(ctx: ddp.Context, finite: bool) -> bool:

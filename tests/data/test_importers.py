@@ -150,3 +150,13 @@ def test_ti46_names_splits_and_classes(tmp_path):
     assert dataset.classes.tolist() == ["zero", "one", "nine"]
     assert sorted(dataset.train_labels.tolist()) == [0, 1, 2]
     assert dataset.config["source"]["kind"] == "ti46"
+
+
+def test_test_fraction_rounds_to_the_nearest_count():
+    labels = np.repeat(np.arange(4), 3)  # 3 files per class
+    _, test = importers._split_indices(labels, 0.34, seed=0)
+    assert np.bincount(labels[test]).tolist() == [1, 1, 1, 1]  # 1.02 -> 1, not 2
+    _, test = importers._split_indices(labels, 0.5, seed=0)
+    assert np.bincount(labels[test]).tolist() == [1, 1, 1, 1]  # 1.5 -> 1 (halves down)
+    _, test = importers._split_indices(labels, 0.9, seed=0)
+    assert np.bincount(labels[test]).tolist() == [2, 2, 2, 2]  # never a whole class

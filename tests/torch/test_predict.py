@@ -82,3 +82,12 @@ def test_predict_refuses_a_bundle_without_encoding(scsr, tmp_path) -> None:
     assert done.stderr.strip() == (f"{tmp_path / 'm' / 'manifest.json'}: provenance.dataset: "
                                    "is missing: this bundle does not say how its inputs "
                                    "were encoded")
+
+
+def test_confusion_matrix_aligns_long_class_names():
+    from scsr.cli.predict import confusion
+
+    text = confusion(np.array([0, 1, 1]), np.array([0, 1, 0]), ("a", "quite-long-name"))
+    lines = text.splitlines()
+    assert len({len(line) for line in lines}) == 1  # every row as wide as the header
+    assert lines[2].split() == ["quite-long-name", "1", "1"]
