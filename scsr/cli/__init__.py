@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cosim": ("cosim", "co-simulate golden model and RTL bit for bit; cycles vs lower bound"),
     "synth": ("synth", "synthesise a bundle for an FPGA board (ECP5 ULX3S-85F, iCE40 UP5K)"),
     "board": ("board", "run samples on a board over its UART, checked against the golden model"),
+    "sweep": ("sweep", "quantisation study: accuracy x bit widths x FPGA cost (local or Dask)"),
     "nir": ("nir", "import a NIR graph (snnTorch, Norse, Rockpool) as a bundle, or export as NIR"),
     "flow": ("flow", "the whole job, cached and resumable: data to summary and bitstream"),
 }
