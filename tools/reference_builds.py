@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/reference_builds.py [--only NAME ...] [--samples N]
 
-takes the trained default model ``models/default-digits``, runs ``scsr synth`` for each
+takes the trained default model ``models/digits-8k``, runs ``scsr synth`` for each
 entry of :data:`BUILDS` into ``bitstreams/<name>/`` (reports are committed; bitstreams are
 not), measures cycles per timestep in Amaranth's simulator on the first ``N`` test samples
 of the built-in digits set (:data:`SAMPLES_FILE`), and rewrites the table between the
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from golden_model import load_bundle  # noqa: E402
 
 #: The trained default digits model: 32 channels -> 48 -> 48 -> 10, skips, 8/16/8 bits.
-DEFAULT_MODEL = ROOT / "models" / "default-digits"
+DEFAULT_MODEL = ROOT / "models" / "digits-8k"
 #: ``name -> (target, lanes, clock MHz or None for the board default)``. More lanes only
 #: pay when ``ceil(48 / P)`` drops: 24 lanes (2 words per 48-neuron layer) is the most the
 #: fit check lets through on the ECP5-85F (48 lanes need about 88 k LUT4: the multipliers
@@ -45,7 +45,7 @@ BUILDS: dict[str, tuple[str, int, float | None]] = {
 }
 #: Real digits: the default model's test split (``scsr dataset`` builds it; see
 #: docs/datasets.md), the "typical input" of the table.
-SAMPLES_FILE = ROOT / "build" / "data" / "digits-si-features.npz"
+SAMPLES_FILE = ROOT / "build" / "data" / "digits-si.npz"  # [D1] of docs/results.md
 BEGIN, END = "<!-- reference-builds:begin -->", "<!-- reference-builds:end -->"
 
 

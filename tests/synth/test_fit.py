@@ -36,12 +36,12 @@ def test_block_counts_follow_the_cheapest_shape() -> None:
     assert [bram_blocks(MemoryNeed("m", 64, b), ECP5) for b in (36, 37)] == [0, 2]  # 512x36
 
 
-DEFAULT = Path(__file__).resolve().parents[2] / "models" / "default-digits"
+DEFAULT = Path(__file__).resolve().parents[2] / "models" / "digits-8k"
 
 
-@pytest.mark.skipif(not DEFAULT.exists(), reason="models/default-digits is absent")
+@pytest.mark.skipif(not DEFAULT.exists(), reason="models/digits-8k is absent")
 def test_default_model_block_ram_is_what_nextpnr_placed() -> None:
-    # Measured with `scsr synth models/default-digits`: 29 ICESTORM_RAM on the iCE40 at
+    # Measured with `scsr synth` of this shape (32 -> 48, 48 -> 10): 29 ICESTORM_RAM on the iCE40 at
     # P = 1; 5 DP16KD on the ECP5 at P = 1 and 4; 16 at P = 24, where the output layer's
     # 14 padding lanes are constant and Yosys drops them (docs/hardware.md).
     bundle = load_bundle(DEFAULT)
