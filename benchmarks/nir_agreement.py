@@ -106,14 +106,13 @@ def compare(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> dict[
 def measure(bits: list[str], seed: int = 0, batch: int = 200, steps: int = 100,
             channels: int = 32, hidden: int = 64, classes: int = 10,
             rate: float = 0.1) -> dict:
+    import nir
     from snntorch.export_nir import export_to_nir
 
     from golden_model.simulate import simulate
     from scsr.cli.argtypes import fixed_point
     from scsr.nir import import_nir
     from scsr.nir.graph import write_graph  # noqa: F401  (documents the file layout used)
-
-    import nir
 
     rng = np.random.default_rng(seed + 1)
     spikes = (rng.random((batch, steps, channels)) < rate).astype(np.uint8)

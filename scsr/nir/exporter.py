@@ -46,7 +46,8 @@ def export_graph(net: FloatNet, dt: float, unit_threshold: bool = False) -> Grap
 
     for layer in net.layers:
         nodes[layer.name] = Node(layer.name, "CubaLIF", cuba_lif_params(
-            layer.alpha, layer.beta, layer.theta * scale[layer.name], dt))
+            layer.alpha, layer.beta, np.ones(layer.size) if unit_threshold else layer.theta,
+            dt))
     for p in net.projections:
         w = np.asarray(net.weights[p.weights], np.float64) * scale[p.dst][:, None]
         name = fresh(f"{p.src}_to_{p.dst}" + ("_d1" if p.delay else ""))

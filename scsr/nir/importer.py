@@ -149,6 +149,10 @@ def _edges(graph: Graph, sizes: Mapping[str, int], dt: float, where: str,
             seen.add((node_name, via, delay))
             if node.kind == "Delay":
                 delay += _delay_steps(node, dt, where)
+                if delay > 1:
+                    raise ScsrError(where, node_name, f"the connection from {src} is delayed "
+                                                      f"by {delay} steps here; at most one "
+                                                      "step is supported")
                 stack.extend((b, via, delay) for b in reversed(succ[node_name]))
             elif node.kind in WEIGHT_KINDS:
                 if via:

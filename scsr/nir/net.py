@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from golden_model import Bundle, FixedPoint, Layer, Projection
 from golden_model.bundle import INPUT, check_arrays
@@ -86,6 +85,8 @@ def from_bundle(bundle: Bundle) -> FloatNet:
 
 def from_run(run: str | os.PathLike[str]) -> FloatNet:
     """A run's float model as the §3 dynamics see it (:meth:`ScsrNet.effective`)."""
+    import torch
+
     from scsr.export import load_run
 
     model, state = load_run(run)
@@ -105,6 +106,8 @@ def from_run(run: str | os.PathLike[str]) -> FloatNet:
 def float_spikes(net: FloatNet, spikes: np.ndarray) -> dict[str, np.ndarray]:
     """Every layer's spikes ``(batch, T, size)`` (uint8) under the §3 float dynamics, for input
     spikes ``(batch, T, channels)``; the literal ``for t: for layer:`` order."""
+    import torch
+
     from scsr.model.scan import LIFState, NeuronParams, lif_step
 
     x = torch.as_tensor(np.asarray(spikes), dtype=torch.float64).transpose(0, 1)
@@ -148,6 +151,8 @@ def to_bundle(net: FloatNet, fp: FixedPoint, equalise: bool = False,
               where: str = "<nir import>") -> tuple[Bundle, dict[str, str]]:
     """Quantise ``net`` at widths ``fp``; returns the validated bundle and, per layer, how
     its scale was chosen (``"exact (sigma = 1)"``, ``"per layer"`` or ``"per neuron"``)."""
+    import torch
+
     from scsr.model.quant import quantise_layer, round_half_away
 
     arrays: dict[str, np.ndarray] = {}
