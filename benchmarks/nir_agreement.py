@@ -24,9 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
-
 
 def build_net(channels: int, hidden: int, classes: int, seed: int, reset_delay: bool = True,
               weight_scale: float = 1.0) -> torch.nn.Module:
@@ -112,7 +109,6 @@ def measure(bits: list[str], seed: int = 0, batch: int = 200, steps: int = 100,
     from golden_model.simulate import simulate
     from scsr.cli.argtypes import fixed_point
     from scsr.nir import import_nir
-    from scsr.nir.graph import write_graph  # noqa: F401  (documents the file layout used)
 
     rng = np.random.default_rng(seed + 1)
     spikes = (rng.random((batch, steps, channels)) < rate).astype(np.uint8)
@@ -142,6 +138,93 @@ def measure(bits: list[str], seed: int = 0, batch: int = 200, steps: int = 100,
     return results
 
 
+def fixed_point_of(text: str):
+    """``W,S,F`` as a :class:`~golden_model.FixedPoint`."""
+    from scsr.cli.argtypes import fixed_point
+
+    return fixed_point(text)
+
+
+def snntorch_from_nir(path: Path) -> torch.nn.Module:
+    """Our NIR file as an snnTorch net: snnTorch's own node converters
+    (``_nir_to_snntorch_module``) run by nirtorch's executor on the flat graph.
+    ``import_from_nir`` itself wraps each loop into a sub-``NIRGraph`` first, which nirtorch
+    2.6 cannot execute (``'GraphModule' object has no attribute 'items'``); for graphs
+    without loops the two are the same."""
+    import nir
+    import nirtorch
+    import snntorch.import_nir as snn_nir
+
+    def convert(node):
+        return snn_nir._nir_to_snntorch_module(node, init_hidden=True)
+
+    kinds = (nir.Affine, nir.Linear, nir.LIF, nir.CubaLIF)
+    return nirtorch.nir_to_torch(nir.read(path), dict.fromkeys(kinds, convert))
+
+
+def run_graph_executor(net: torch.nn.Module, spikes: np.ndarray) -> np.ndarray:
+    """Output spikes ``(batch, T, K)`` of a nirtorch-built snnTorch net, from zero state."""
+    for module in net.modules():
+        if hasattr(module, "reset_mem"):
+            module.reset_mem()
+    x = torch.as_tensor(spikes, dtype=torch.float32)
+    out, state = [], None
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            o, state = net(x[:, t], state)
+            out.append(o.numpy())
+    return np.stack(out, 1)
+
+
+def measure_export(bits: list[str], batch: int = 200, steps: int = 100) -> dict:
+    """``scsr random-model`` bundles (16 -> 32 self-recurrent -> 10) exported with
+    ``scsr nir export --unit-threshold`` and run in snnTorch and Rockpool, against the golden
+    model on the same Bernoulli(0.1) input. Rockpool gets the feed-forward variant."""
+    import warnings
+
+    from golden_model import FixedPoint, save_bundle
+    from golden_model.random_bundle import RandomSpec, random_bundle
+    from golden_model.simulate import simulate
+    from scsr.cli.argtypes import fixed_point
+    from scsr.nir import export_nir
+
+    rng = np.random.default_rng(7)
+    spikes = (rng.random((batch, steps, 16)) < 0.1).astype(np.uint8)
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for text in bits:
+            fp: FixedPoint = fixed_point(text)
+            entry = {}
+            for name, self_rec in (("snntorch", True), ("rockpool", False)):
+                bundle = random_bundle(RandomSpec(16, (32, 10), fp, seed=3,
+                                                  self_recurrent=self_rec))
+                save_bundle(bundle, Path(tmp) / f"{name}{text}")
+                path = Path(tmp) / f"{name}{text}.nir"
+                export_nir(Path(tmp) / f"{name}{text}", path, 1e-4,
+                           unit_threshold=name == "snntorch")
+                ref = simulate(bundle, spikes).counts
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if name == "snntorch":
+                        counts = run_graph_executor(snntorch_from_nir(path), spikes).sum(1)
+                    else:
+                        import nir
+                        from rockpool.nn.modules.torch.nir import from_nir
+
+                        out, _ = from_nir(nir.read(path))(torch.as_tensor(
+                            spikes, dtype=torch.float32))
+                        counts = out.detach().numpy().sum(1)
+                entry[name] = {
+                    "self_recurrent": self_rec,
+                    "argmax": float(np.mean(np.argmax(ref, 1) == np.argmax(counts, 1))),
+                    "counts_equal": float(np.mean(ref == counts)),
+                    "mean_count_golden": float(ref.mean()),
+                    "mean_count_client": float(counts.mean()),
+                }
+            results[text] = entry
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bits", default="16,32,16;8,16,8", help="';'-separated W,S,F")
@@ -151,6 +234,7 @@ def main() -> int:
     parser.add_argument("--out", default="nir_agreement.json")
     args = parser.parse_args()
     result = measure(args.bits.split(";"), args.seed, args.batch, args.timesteps)
+    result["export"] = measure_export(args.bits.split(";"), args.batch, args.timesteps)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     parts = []
     for bits, r in result["bits"].items():
@@ -158,6 +242,9 @@ def main() -> int:
         parts.append(f"{bits}: argmax {a['argmax']:.1%} as built, {c['argmax']:.1%} with "
                      f"immediate reset (counts equal {a['counts_equal']:.1%} / "
                      f"{c['counts_equal']:.1%})")
+    for bits, r in result["export"].items():
+        parts.append(f"export {bits}: snnTorch argmax {r['snntorch']['argmax']:.1%}, "
+                     f"Rockpool argmax {r['rockpool']['argmax']:.1%}")
     print("nir_agreement: " + "; ".join(parts))
     return 0
 
