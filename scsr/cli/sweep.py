@@ -26,7 +26,6 @@ examples:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from scsr.cli.argtypes import non_negative_int, positive_int
@@ -61,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        metavar="KIND", help="local (process pool) or dask")
     where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                        help="existing Dask scheduler (default: a LocalCluster)")
-    where.add_argument("--workers", type=positive_int, default=min(os.cpu_count() or 1, 4),
+    where.add_argument("--workers", type=positive_int, default=2,
                        metavar="N", help="worker processes (local pool or LocalCluster)")
     where.add_argument("--cache", default=None, metavar="DIR",
                        help="result cache, shareable between studies (default: OUT/cache)")

@@ -99,6 +99,13 @@ def connect(scheduler: str | None, workers: int) -> tuple[Any, Any]:
     return Client(cluster, set_as_default=False), cluster
 
 
+def probe(scheduler: str) -> None:
+    """Connect to ``scheduler`` and disconnect: the one-line error of :func:`connect` if
+    it does not answer."""
+    client, _ = connect(scheduler, 0)
+    client.close()
+
+
 def run_dask(fn: Callable[[Any], Any], tasks: list[Any], workers: int,
              scheduler: str | None) -> Results:
     """Run ``tasks`` on a Dask cluster (``scheduler``) or a new ``LocalCluster``."""

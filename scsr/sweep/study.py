@@ -33,7 +33,7 @@ from golden_model.errors import ScsrError
 
 from . import evaluate
 from .cache import Cache, arrays_digest, digest, file_digest
-from .executors import run_tasks
+from .executors import probe, run_tasks
 from .grid import Point
 from .progress import Progress
 
@@ -156,6 +156,8 @@ def run_sweep(cfg: SweepConfig) -> dict[str, Any]:
     study record."""
     began = time.perf_counter()
     out = Path(cfg.out)
+    if cfg.executor == "dask" and cfg.scheduler:
+        probe(cfg.scheduler)  # a wrong address fails in seconds, before any work
     ctx = evaluate.context(os.path.abspath(cfg.run), os.path.abspath(cfg.data))
     cache = Cache(cfg.cache_dir)
     if cfg.cache is None:
