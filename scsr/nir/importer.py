@@ -94,10 +94,12 @@ def _sizes(graph: Graph, where: str) -> tuple[str, str, dict[str, int]]:
         if node.kind in ("Input", "Output"):
             (inputs if node.kind == "Input" else outputs).append(name)
             shape = np.asarray(node.params.get("shape", []))
-            if shape.ndim != 1 or shape.size != 1 or int(shape[0]) < 1:
+            # leading 1s are a traced sample's batch/time axes (Rockpool writes (1, 1, n))
+            if (shape.ndim != 1 or shape.size < 1 or np.any(shape[:-1] != 1)
+                    or int(shape[-1]) < 1):
                 raise ScsrError(where, f"{name}.shape", f"{shape.tolist()}: only a 1-D "
                                                         "shape (n,) with n >= 1 is supported")
-            sizes[name] = int(shape[0])
+            sizes[name] = int(shape[-1])
         elif node.kind in NEURON_FIELDS:
             sizes[name] = node_size(name, node.params, node.kind, where)
     if len(inputs) != 1:
