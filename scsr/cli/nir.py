@@ -81,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {layer.name} [{layer.size}] <- NIR node {s['layer_nodes'][layer.name]!r}: "
               f"scale {s['scale_rule'][layer.name]}, fires {s['float_rates'][layer.name]:.2%} "
               f"float / {s['fixed_rates'][layer.name]:.2%} fixed on Bernoulli(0.1)")
+    silent = [name for name, rate in s["float_rates"].items() if rate == 0]
+    if silent:
+        print(f"warning: {', '.join(silent)} never fire(s) on the check input, in float too: "
+              "check the weights' scale and dt (docs/interop.md, Rockpool)")
     fp = bundle.fixed_point
     print(f"wrote {args.out}: {len(bundle.layers)} layers, {len(bundle.projections)} "
           f"projections, bits {fp.weight_bits},{fp.state_bits},{fp.decay_bits}; float and "

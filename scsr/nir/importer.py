@@ -77,7 +77,7 @@ def choose_dt(graph: Graph, dt: float | None, where: str) -> tuple[float, str]:
             raise ScsrError(where, "metadata.dt", f"{graph.metadata['dt']!r} is not a "
                                                   "positive number of seconds")
         return value, "the graph's metadata"
-    return DEFAULT_DT, "default (what snnTorch's exporter assumes)"
+    return DEFAULT_DT, "default, what snnTorch's exporter assumes"
 
 
 def _sizes(graph: Graph, where: str) -> tuple[str, str, dict[str, int]]:

@@ -48,7 +48,7 @@ def test_a_valid_graph_imports(tmp_path, capsys):
     write_graph(small_graph(), path)
     code = main(["nir", "import", str(path), "--bits", "8,16,8", "--out", str(tmp_path / "b")])
     assert code == 0
-    assert "default (what snnTorch's exporter assumes)" in capsys.readouterr().out
+    assert "default, what snnTorch's exporter assumes" in capsys.readouterr().out
 
 
 CASES = {
@@ -157,3 +157,27 @@ def test_export_refuses_what_is_not_a_model(tmp_path, capsys):
     assert capsys.readouterr().err == (f"{tmp_path}: is neither a bundle (manifest.json) nor a "
                                        "run directory (checkpoint.pt)\n")
     assert not (tmp_path / "m.nir").exists()
+
+
+def test_widths_that_silence_a_firing_layer_are_refused(tmp_path, capsys):
+    """The exporter's check: one large weight takes the scale, the rest round to 0."""
+    weight = np.full((4, 3), 0.8)
+    weight[0, 0] = -100.0
+    path, out = tmp_path / "m.nir", tmp_path / "b"
+    write_graph(small_graph(nodes={"fc1": Node("fc1", "Linear", {"weight": weight})}), path)
+    code, err = run_import(path, out, capsys)
+    assert code == 0  # 8-bit weights keep the small ones
+    code = main(["nir", "import", str(path), "--bits", "2,8,4", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("--bits: lif1: goes silent with bits 2,8,4 (it fires at "), err
+    assert err.count("\n") == 1
+    # the earlier bundle is untouched by the refusal
+    assert (out / "manifest.json").is_file()
+
+
+def test_an_affine_with_zero_bias_is_a_projection(tmp_path, capsys):
+    path = tmp_path / "m.nir"
+    write_graph(small_graph(nodes={"fc1": Node("fc1", "Affine", {"weight": np.full((4, 3), 0.5),
+                                                                 "bias": np.zeros(4)})}), path)
+    assert run_import(path, tmp_path / "b", capsys)[0] == 0
