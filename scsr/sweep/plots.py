@@ -121,8 +121,6 @@ def _saturation(rows: list[dict[str, str]], out: Path) -> None:
                           if int(r["weight_bits"]) == w)
             ax.plot([p[0] for p in line], [p[1] for p in line], marker="o", ms=3,
                     label=f"{w}-bit weights")
-        values = [100 * (_num(r, key) or 0) for r in mine]
-        ax.set_ylim(0, 1.1 * max([*values, 1.0]))  # fractions: never below 0
         ax.set_xlabel("state bits")
         ax.set_ylabel(f"{name} (%, worst layer)")
         ax.set_title(f"{name}, decay bits {decay}")
