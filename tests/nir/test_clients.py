@@ -80,3 +80,28 @@ def test_rockpool_reads_our_weights_and_thresholds(tmp_path):
                           bundle.arrays["input->h1"])
     assert np.array_equal(modules["out"].threshold.detach().numpy().reshape(-1),
                           bundle.param("out", "theta"))
+
+
+def test_snntorch_import_from_nir_runs_our_feed_forward_export(tmp_path):
+    """snnTorch's own ``import_from_nir`` (graphs with loops need the converters on nirtorch's
+    executor instead, docs/interop.md)."""
+    import warnings
+
+    from snntorch.import_nir import import_from_nir
+
+    from golden_model import FixedPoint, save_bundle
+    from golden_model.random_bundle import RandomSpec, random_bundle
+    from golden_model.simulate import simulate
+    from scsr.nir import export_nir
+
+    bundle = random_bundle(RandomSpec(8, (16, 4), FixedPoint(16, 32, 16), seed=5))
+    save_bundle(bundle, tmp_path / "b")
+    export_nir(tmp_path / "b", tmp_path / "m.nir", 1e-4, unit_threshold=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = import_from_nir(nir.read(tmp_path / "m.nir"))
+    spikes = (np.random.default_rng(1).random((40, 50, 8)) < 0.1).astype(np.uint8)
+    counts = agreement.run_graph_executor(net, spikes).sum(1)
+    golden = simulate(bundle, spikes).counts
+    assert golden.sum() > 0
+    assert np.mean(np.argmax(counts, 1) == np.argmax(golden, 1)) >= 0.95
