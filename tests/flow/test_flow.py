@@ -46,8 +46,8 @@ def load(out: Path) -> dict:
 def test_quick_flow_runs_every_stage_and_agrees(quick: Path) -> None:
     summary = load(quick)
     assert [(s["name"], s["status"]) for s in summary["stages"]] == [
-        ("dataset", "ran"), ("train", "ran"), ("export", "ran"), ("evaluate", "ran"),
-        ("cosim", "ran"), ("synth", "ran"), ("fsdd", "skipped")]
+        ("dataset", "ran"), ("fit", "ran"), ("train", "ran"), ("export", "ran"),
+        ("evaluate", "ran"), ("cosim", "ran"), ("synth", "ran"), ("fsdd", "skipped")]
     assert summary["mismatches"]["golden_vs_torch"] == 0
     assert summary["mismatches"]["golden_vs_rtl"] == 0
     assert summary["accuracy_pct"]["rtl_samples"] == 2
@@ -74,7 +74,7 @@ def test_second_run_reuses_every_stage(quick: Path) -> None:
     done = run_scsr(*QUICK, "--out", quick)
     assert done.returncode == 0, done.stderr
     after = load(quick)
-    assert [s["status"] for s in after["stages"]] == ["reused"] * 6 + ["skipped"]
+    assert [s["status"] for s in after["stages"]] == ["reused"] * 7 + ["skipped"]
     assert figures(after) == figures(before)
 
 
@@ -110,7 +110,7 @@ def test_sigkill_in_training_and_in_synthesis_gives_the_same_summary(
     done = run_scsr(*QUICK, "--out", out, timeout=900)
     assert done.returncode == 0, done.stderr
     summary = load(out)
-    assert [s["status"] for s in summary["stages"]][:6] == ["reused"] * 5 + ["ran"]
+    assert [s["status"] for s in summary["stages"]][:7] == ["reused"] * 6 + ["ran"]
     assert figures(summary) == figures(load(quick))
     assert not list(stages.glob(".*.part"))
 
@@ -123,7 +123,17 @@ def test_corrupt_stage_output_is_rebuilt(quick: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "evaluate: running (predictions.npz does not match its recorded hash)" in done.stderr
     assert counts.read_bytes() == good
-    assert [s["status"] for s in load(quick)["stages"]][3] == "ran"
+    assert [s["status"] for s in load(quick)["stages"]][4] == "ran"
+
+
+def test_lanes_that_do_not_fit_are_refused_before_training(tmp_path: Path) -> None:
+    done = run_scsr("flow", "--quick", "--lanes", "48", "--fsdd", "none", "--out", tmp_path)
+    assert done.returncode == 2
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("scsr flow: stage fit: --target icebreaker --lanes 48: a 32 -> "
+                           "16,16,10 network does not fit: block RAM: needs ")
+    assert "(what to try: fewer --lanes, or --target ulx3s-85f" in line
+    assert not (tmp_path / "stages" / "train.json").exists()
 
 
 def test_refuses_a_directory_that_is_not_a_flow(tmp_path: Path) -> None:
@@ -140,6 +150,7 @@ def test_refuses_a_directory_that_is_not_a_flow(tmp_path: Path) -> None:
     (["--target", "arty"], "argument --target: invalid choice: 'arty'"),
     (["--force", "nothing"], "argument --force: invalid choice: 'nothing'"),
     (["--bits", "8,16"], "argument --bits: '8,16' should be W,S,F"),
+    (["--lanes", "0"], "argument --lanes: 0 must be at least 1"),
 ])
 def test_bad_options_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
     done = run_scsr("flow", *args, "--out", tmp_path / "f")
