@@ -44,6 +44,9 @@ NEURON_FIELDS: Mapping[str, tuple[str, ...]] = {
     "LI": ("tau", "r", "v_leak"),
 }
 SPIKING = ("CubaLIF", "LIF")
+#: τ may fall short of dt by this relative amount (float32 storage of τ = dt, snnTorch's α = 0);
+#: the decay is then clipped to 0.
+TAU_TOLERANCE = 1e-6
 
 
 class Euler(NamedTuple):
@@ -99,7 +102,7 @@ def _tau(params: Mapping[str, np.ndarray], node: str, key: str, size: int, dt: f
     bad = np.flatnonzero(tau <= 0)
     if bad.size:
         raise ScsrError(where, f"{node}.{key}[{bad[0]}]", f"{tau[bad[0]]:g} s must be positive")
-    bad = np.flatnonzero(tau < dt * (1 - 1e-9))
+    bad = np.flatnonzero(tau < dt * (1 - TAU_TOLERANCE))
     if bad.size:
         raise ScsrError(where, f"{node}.{key}[{bad[0]}]",
                         f"{tau[bad[0]]:g} s is shorter than dt = {dt:g} s (forward Euler "
@@ -129,13 +132,13 @@ def layer_from_node(node: str, kind: str, params: Mapping[str, np.ndarray], size
         tau_syn = _tau(params, node, "tau_syn", size, dt, where)
         tau_mem = _tau(params, node, "tau_mem", size, dt, where)
         w_in = _field(params, node, "w_in", size, where, 1.0)
-        alpha = 1 - dt / tau_syn
-        beta = 1 - dt / tau_mem
+        alpha = np.maximum(0.0, 1 - dt / tau_syn)
+        beta = np.maximum(0.0, 1 - dt / tau_mem)
         gain = (dt * w_in / tau_syn) * (dt * r / tau_mem)
     else:
         tau = _tau(params, node, "tau", size, dt, where)
         alpha = np.zeros(size)
-        beta = 1 - dt / tau
+        beta = np.maximum(0.0, 1 - dt / tau)
         gain = dt * r / tau
     if kind in SPIKING:
         theta = _field(params, node, "v_threshold", size, where)

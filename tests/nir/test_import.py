@@ -122,3 +122,10 @@ def test_quantisation_is_the_exporters_rule(tmp_path):
     assert np.array_equal(bundle.arrays["input->lif1"], q.weights[0].numpy())
     assert np.array_equal(bundle.param("lif1", "theta"), q.theta_q.numpy())
     assert to_bundle(net, fp, equalise=True)[1]["lif1"] == "per neuron"
+
+
+def test_tau_equal_to_dt_in_float32_is_accepted():
+    """snnTorch writes τ_syn = dt/(1-α) in float32: for α = 0 a hair below dt."""
+    p = cuba(2, tau_syn=np.full(2, 1e-4, np.float32), tau_mem=np.full(2, 2e-4, np.float32))
+    e = layer_from_node("n", "CubaLIF", p, 2, 1e-4, "f")
+    assert np.array_equal(e.alpha, [0.0, 0.0]) and np.allclose(e.beta, 0.5)
