@@ -55,7 +55,8 @@ def _front_plot(rows: list[dict[str, str]], cost: str, xlabel: str, title: str, 
         ax.plot([p[0] for p in front], [p[1] for p in front], "-", color=colour, lw=1.5,
                 marker=marker, ms=6, label=f"{name}: Pareto front")
         for k, (x, y, r) in enumerate(front):
-            ax.annotate(_label(r), (x, y), textcoords="offset points", fontsize=8,
+            text = _label(r) + (f" P{r['lanes']}" if cost == "lut4" and r.get("lanes") else "")
+            ax.annotate(text, (x, y), textcoords="offset points", fontsize=8,
                         xytext=(6, -12 if k % 2 else 5), color=colour)
     if float_accuracy is not None:
         ax.axhline(100 * float_accuracy, color="grey", ls="--", lw=1,
@@ -63,7 +64,8 @@ def _front_plot(rows: list[dict[str, str]], cost: str, xlabel: str, title: str, 
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title + "  (labels: weight,state,decay bits)")
+    ax.set_title(title + "  (labels: weight,state,decay bits"
+                 + (", P lanes)" if cost == "lut4" else ")"))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
@@ -93,7 +95,7 @@ def _heatmaps(rows: list[dict[str, str]], decay: str, out: Path) -> None:
                           aspect="auto")
         for (i, j), value in np.ndenumerate(grid):
             if not np.isnan(value):
-                ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7,
+                ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7,
                         color="white" if value < 60 else "black")
         ax.set_xticks(range(len(ws)), [str(w) for w in ws])
         ax.set_yticks(range(len(ss)), [str(s) for s in ss])
@@ -121,6 +123,8 @@ def _saturation(rows: list[dict[str, str]], out: Path) -> None:
                           if int(r["weight_bits"]) == w)
             ax.plot([p[0] for p in line], [p[1] for p in line], marker="o", ms=3,
                     label=f"{w}-bit weights")
+        values = [100 * (_num(r, key) or 0) for r in mine]
+        ax.set_ylim(0, 1.1 * max([*values, 1.0]))  # fractions: never below 0
         ax.set_xlabel("state bits")
         ax.set_ylabel(f"{name} (%, worst layer)")
         ax.set_title(f"{name}, decay bits {decay}")

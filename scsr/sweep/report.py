@@ -81,7 +81,6 @@ def markdown(record: dict[str, Any], rows: list[dict[str, str]], plots: list[Pat
                             ("total bits", "total_memory_bits"), ("I sat", "sat_i_max"),
                             ("V sat", "sat_v_max"), ("silent", "silent_max"),
                             ("divergence", "divergence_max")])
-    synthesised = [r for r in rows if _num(r, "lut4")]
     if cfg["synth"]:
         lines += ["", f"## Synthesis ({cfg['synth']})", ""]
         lines += _table([r for r in rows if r.get("target") or r.get("error")],
@@ -90,7 +89,6 @@ def markdown(record: dict[str, Any], rows: list[dict[str, str]], plots: list[Pat
                          ("Fmax MHz", "fmax_mhz"), ("timing", "timing_pass"),
                          ("cycles/step", "cycles_per_step"), ("µs/sample", "us_per_sample"),
                          ("status", "status")])
-        del synthesised
     failed = [r for r in rows if r.get("error")]
     if failed:
         lines += ["", "## Failures and refusals", ""]
