@@ -22,8 +22,10 @@ the mean sample length over Fmax.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -163,7 +165,9 @@ def qat_bundle(ctx: Context, run: str, data: str, point: Point, epochs: int,
     config = TrainConfig.from_dict({**saved.to_dict(), "dataset": data, "device": "cpu",
                                     "bits": list(point), "epochs": done + epochs,
                                     "qat_epochs": epochs, "seed": seed}, "--qat-epochs")
-    with tempfile.TemporaryDirectory(prefix="scsr-qat-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="scsr-qat-") as tmp, \
+            open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
+        # the loop's per-epoch bars would interleave with the sweep's own
         shutil.copy(Path(run) / "checkpoint.pt", Path(tmp) / "checkpoint.pt")
         train(config, Path(tmp), resume=True)
         model, _ = load_run(tmp)
