@@ -42,6 +42,28 @@ def write_json(path: str | os.PathLike[str], value: object, indent: int = 2) -> 
         handle.write((json.dumps(value, indent=indent) + "\n").encode())
 
 
+def check_replaceable(path: str | os.PathLike[str], report_format: str) -> None:
+    """Refuse to replace ``path`` unless it is absent, an empty directory, or an earlier
+    output of the same command: a directory whose ``report.json`` has ``"format":
+    report_format``. A typo in ``--out`` must never wipe someone else's files."""
+    from .errors import ScsrError
+
+    root = Path(path)
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise ScsrError(root, "", "exists and is not a directory; choose another --out")
+    if not any(root.iterdir()):
+        return
+    try:
+        ours = json.loads((root / "report.json").read_text()).get("format") == report_format
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise ScsrError(root, "", f"exists and holds files that are not a {report_format} "
+                                  "output; refusing to replace it (choose another --out)")
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary directory beside ``path`` that replaces ``path`` if the block succeeds.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from golden_model import Bundle, progress
-from golden_model.atomic import atomic_directory
+from golden_model.atomic import atomic_directory, check_replaceable
 from golden_model.errors import ScsrError
 
 from .config import NetConfig
@@ -47,6 +47,10 @@ BITSTREAM = {"ecp5": f"{NAME}.bit", "ice40": f"{NAME}.bin"}
 #: Yosys cell types counted as LUT4 / flip-flops (a CCU2C carry cell holds two LUT4s).
 LUT_CELLS = {"LUT4": 1, "CCU2C": 2, "SB_LUT4": 1}
 FF_PREFIXES = ("TRELLIS_FF", "SB_DFF")
+
+
+#: ``report.json``'s format tag: how ``scsr synth`` recognises its own earlier output.
+SYNTH_REPORT = "scsr-synth-report"
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
     """
     from .board import BoardTop
 
+    check_replaceable(out, SYNTH_REPORT)
     target = request.target
     net = NetConfig.from_bundle(bundle, request.lanes, bundle_path)
     reasons = check_fits(net, target)
@@ -201,7 +206,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
         bitstream = work / BITSTREAM[target.family]
         digest = hashlib.sha256(bitstream.read_bytes()).hexdigest()
         report = {
-            "format": "scsr-synth-report", "version": 1,
+            "format": SYNTH_REPORT, "version": 1,
             "target": target.name, "part": target.part,
             "bundle": {"path": bundle_path, "arrays_sha256": arrays_sha256,
                        "fixed_point": bundle.fixed_point.as_dict(),

@@ -129,13 +129,17 @@ def write_memory_files(net: NetConfig, directory: Path) -> list[str]:
     return names
 
 
+#: ``report.json``'s format tag: how ``scsr rtl`` recognises its own earlier output.
+RTL_REPORT = "scsr-rtl-report"
+
+
 def write_design(net: NetConfig, directory: Path, name: str = "scsr_net") -> dict:
     """Write ``<name>.v``, memory init files and ``report.json`` into ``directory``."""
     (directory / f"{name}.v").write_text(to_verilog(NetworkTop(net), name))
     mem_dir = directory / "mem"
     mem_dir.mkdir(exist_ok=True)
-    report = net.report() | {"toplevel": name, "verilog": f"{name}.v",
-                             "memory_files": [f"mem/{n}" for n in write_memory_files(net,
-                                                                                     mem_dir)]}
+    files = [f"mem/{n}" for n in write_memory_files(net, mem_dir)]
+    report = {"format": RTL_REPORT, "version": 1} | net.report() | {
+        "toplevel": name, "verilog": f"{name}.v", "memory_files": files}
     (directory / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -30,10 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from golden_model import load_bundle
-    from golden_model.atomic import atomic_directory
+    from golden_model.atomic import atomic_directory, check_replaceable
     from rtl.config import NetConfig
-    from rtl.top import write_design
+    from rtl.top import RTL_REPORT, write_design
 
+    check_replaceable(args.out, RTL_REPORT)
     bundle = load_bundle(args.bundle)
     net = NetConfig.from_bundle(bundle, args.lanes, where=args.bundle)
     with atomic_directory(args.out) as tmp:

@@ -55,6 +55,26 @@ def test_rtl_refuses_bad_lanes_and_writes_nothing(model, tmp_path, capsys):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+def test_rtl_replaces_its_own_output_but_refuses_anything_else(model, tmp_path, capsys):
+    out = tmp_path / "rtl"
+    assert main(["rtl", str(model), "--lanes", "4", "--out", str(out)]) == 0
+    assert main(["rtl", str(model), "--lanes", "2", "--out", str(out)]) == 0  # its own
+    assert json.loads((out / "report.json").read_text())["lanes"] == 2
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    capsys.readouterr()
+    assert main(["rtl", str(model), "--out", str(mine)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"{mine}: exists and holds files that are not a scsr-rtl-report output; refusing "
+        "to replace it (choose another --out)")
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    plain = tmp_path / "file"
+    plain.write_text("x")
+    assert main(["rtl", str(model), "--out", str(plain)]) == 2
+    assert plain.read_text() == "x"
+
+
 def test_layer_too_large_for_the_address_space():
     fp = FixedPoint(2, 8, 1)
     channels, size = 1 << 11, 1 << 10  # 2^21 weight words at one lane

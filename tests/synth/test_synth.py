@@ -110,3 +110,15 @@ def test_unknown_target_and_no_fit_are_one_line_errors(tiny: Path, tmp_path: Pat
         assert done.stderr.startswith("--toolchain: system: ") and "--toolchain yowasp" in \
             done.stderr
     assert not (tmp_path / "z").exists() or done.returncode == 0
+
+
+def test_refuses_an_out_directory_it_did_not_write(tiny: Path, tmp_path: Path, scsr) -> None:
+    # Checked before any tool runs: nothing of the user's is touched, no time is spent.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    done = scsr("synth", tiny, "--target", "ulx3s-85f", "--out", mine)
+    assert done.returncode == 2 and done.stderr == (
+        f"{mine}: exists and holds files that are not a scsr-synth-report output; refusing "
+        "to replace it (choose another --out)\n")
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
