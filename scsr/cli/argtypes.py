@@ -40,6 +40,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """A number in [0, 1] (a spike probability)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} must be in [0, 1]")
+    return value
+
+
 def int_list(text: str) -> tuple[int, ...]:
     """Comma-separated integers ≥ 1, e.g. ``128,128,26``."""
     parts = [p.strip() for p in text.split(",") if p.strip()]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scsr.cli.argtypes import positive_int
+from scsr.cli.argtypes import positive_int, probability
 
 HELP = "co-simulate golden model and RTL (Icarus or Verilator), report mismatches and cycles"
 
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sim", default="verilator", choices=["icarus", "verilator"],
                         help="HDL simulator")
     parser.add_argument("--input", metavar="IN.npz", help="spike file with dataset samples")
-    parser.add_argument("--rate", type=float, default=0.1, metavar="P",
+    parser.add_argument("--rate", type=probability, default=0.1, metavar="P",
                         help="spike probability of random inputs")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of random inputs")
     parser.add_argument("--stalls", type=int, metavar="SEED",

@@ -13,6 +13,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print only the summary, not one line per file")
 
 
+def _is_wav(path: Path) -> bool:
+    """``.wav`` in any case (``dataset import wav`` reads ``.WAV`` too)."""
+    return path.is_file() and path.suffix.lower() == ".wav"
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
 def collect(paths: list[str], classes: tuple[str, ...]) -> list[tuple[Path, int | None]]:
     """``(wav, label or None)`` for every file; sub-folders named like ``classes`` give
     labels (their index in ``classes``)."""
@@ -56,9 +66,15 @@ def collect(paths: list[str], classes: tuple[str, ...]) -> list[tuple[Path, int 
                     raise ScsrError(path / unknown[0], "", f"is not one of the class "
                                                            f"folders ({', '.join(classes)})")
                 for d in labelled:
-                    items += [(f, classes.index(d.name)) for f in sorted(d.glob("*.wav"))]
+                    items += [(f, classes.index(d.name)) for f in sorted(d.iterdir())
+                              if _is_wav(f)]
             else:
-                items += [(f, None) for f in sorted(path.rglob("*.wav"))]
+                if subdirs:
+                    _warn(f"{path}: no sub-folder is named like the bundle's classes "
+                          f"({', '.join(classes[:4])}{', ...' if len(classes) > 4 else ''}), "
+                          "so no accuracy can be given; --folder-names maps folder names "
+                          "to classes")
+                items += [(f, None) for f in sorted(path.rglob("*")) if _is_wav(f)]
         else:
             raise ScsrError(path, "", "does not exist")
     if not items:

@@ -18,6 +18,7 @@ import numpy as np
 
 from golden_model import SimResult, load_bundle, load_spikes, predict, progress, save_npz
 from scsr.backends import BACKENDS, WHOLE_BATCH, get_backend
+from scsr.cli.argtypes import positive_int
 
 HELP = "run a bundle on a spike file"
 CHUNK = 256
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "generated RTL under Icarus or Verilator")
     parser.add_argument("--trace", action="store_true",
                         help="also write every layer's spikes, I and V at every timestep")
-    parser.add_argument("--chunk", type=int, default=CHUNK, metavar="N",
+    parser.add_argument("--chunk", type=positive_int, default=CHUNK, metavar="N",
                         help="samples per simulation call of the golden and torch backends "
                              "(bounds memory; RTL backends take the whole batch in one build)")
 

@@ -7,6 +7,7 @@ checkpoint and in the exported bundle's provenance, so a run can be repeated exa
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from golden_model.errors import ScsrError
 LEGACY_DEFAULTS: dict[str, Any] = {"equalise": False, "stretch_surrogate": False}
 #: Settings that are probabilities or decay factors, valid in ``[0, 1)``.
 FRACTIONS = ("drop", "noise", "hidden_drop", "label_smoothing", "ema")
+#: Settings that must be positive: counts, rates, time constants, the threshold.
+POSITIVE = ("epochs", "batch", "lr", "tau_s", "tau_m", "theta", "slope", "logit_scale")
 #: Settings that are weights of a penalty or bounds, valid at ``>= 0``.
 NON_NEGATIVE = ("weight_decay", "grad_clip", "rate_reg", "skip_nonfinite")
 
@@ -196,12 +199,32 @@ class TrainConfig:
                 raise ScsrError(where, key, f"should be {kind}, not {value!r}")
             elif isinstance(default, str) and not isinstance(value, str):
                 raise ScsrError(where, key, f"should be a string, not {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ScsrError(where, key, f"should be a finite number, not {value!r}")
+            if key in POSITIVE and not value > 0:
+                raise ScsrError(where, key, f"should be > 0, not {value!r}")
+            if key == "hidden" and not all(v >= 1 for v in value):
+                raise ScsrError(where, key, f"every layer size should be >= 1, not {value!r}")
+            if key == "bits":
+                _check_bits(value, where)
             if key in FRACTIONS and not 0 <= value < 1:
                 raise ScsrError(where, key, f"should be in [0, 1), not {value!r}")
             if key in NON_NEGATIVE and value < 0:
                 raise ScsrError(where, key, f"should be >= 0, not {value!r}")
             values[key] = value
         return cls(**values)
+
+
+def _check_bits(value: Any, where: str) -> None:
+    from golden_model.fixed import FixedPoint
+
+    if len(value) != 3:
+        raise ScsrError(where, "bits", f"should be [weight_bits, state_bits, decay_bits], not "
+                                       f"{list(value)!r}")
+    try:
+        FixedPoint(*value)
+    except ValueError as exc:
+        raise ScsrError(where, "bits", str(exc)) from None
 
 
 def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:

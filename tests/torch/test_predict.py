@@ -70,6 +70,22 @@ def test_predict_scores_a_class_folder(scsr, tmp_path) -> None:
         assert lines[13].split() == ["true\\pred", *classes]
         assert sum(int(v) for line in lines[14:17] for v in line.split()[1:]) == 12
     assert hits >= 8  # the tones are told apart
+    # '.WAV' is scored like '.wav'; folders not named like the classes get a warning and
+    # no accuracy, and --folder-names maps them.
+    first = tmp_path / "test" / classes[0] / "0.wav"
+    first.rename(first.with_suffix(".WAV"))
+    done = scsr("predict", tmp_path / "b", tmp_path / "test", "--quiet")
+    assert done.returncode == 0 and f"accuracy {hits / 12:.2%} ({hits}/12)" in done.stdout
+    for k, name in enumerate(classes):
+        (tmp_path / "test" / name).rename(tmp_path / "test" / str(k))
+    done = scsr("predict", tmp_path / "b", tmp_path / "test", "--quiet")
+    assert done.returncode == 0 and "accuracy" not in done.stdout
+    assert done.stderr.startswith(f"warning: {tmp_path / 'test'}: no sub-folder is named like "
+                                  "the bundle's classes")
+    assert "--folder-names" in done.stderr
+    done = scsr("predict", tmp_path / "b", tmp_path / "test", "--quiet", "--folder-names",
+                "0,1,2")
+    assert f"accuracy {hits / 12:.2%} ({hits}/12)" in done.stdout
 
 
 def test_predict_refuses_a_bundle_without_encoding(scsr, tmp_path) -> None:
