@@ -115,7 +115,7 @@ def run_dask(fn: Callable[[Any], Any], tasks: list[Any], workers: int,
     try:
         futures = {client.submit(fn, task, pure=False, key=f"scsr-sweep-{os.getpid()}-{i}"): i
                    for i, task in enumerate(tasks)}
-        for future in as_completed(futures):
+        for future in as_completed(list(futures), loop=client.loop):
             index = futures[future]
             try:
                 yield index, future.result()
