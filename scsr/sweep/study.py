@@ -217,21 +217,23 @@ def rows_of(p: _Plan, cache: Cache, failure: str | None) -> list[dict[str, Any]]
         for name, figures in layers.items():
             base |= {f"{key}.{name}": figures[key] for key in LAYER_FIGURES}
         base["key"] = p.eval_key
+    status = "failed" if failure or ev is None else "ok"
     if p.qat_key:
         qat = cache.get(p.qat_key)
         if qat is not None:
             base["qat_accuracy"] = qat.get("accuracy", "")
-            errors += [qat["error"]] if "error" in qat else []
+            if "error" in qat:
+                errors.append(qat["error"])
+                status = "qat-failed" if status == "ok" else status
     if not p.synth_keys:
-        return [base | {"status": "failed" if failure or ev is None else "ok",
-                        "error": "; ".join(errors)}]
+        return [base | {"status": status, "error": "; ".join(errors)}]
     rows = []
     for lanes, key in p.synth_keys.items():
         figures = cache.get(key) or {}
         mine = errors + ([figures["error"]] if "error" in figures else [])
         rows.append(base | {"lanes": lanes, **{c: figures.get(c, "") for c in SYNTH_COLUMNS},
-                            "status": "failed" if failure or ev is None
-                            else ("synth-failed" if "error" in figures else "ok"),
+                            "status": "synth-failed" if status == "ok" and "error" in figures
+                            else status,
                             "error": "; ".join(mine)})
     return rows
 
