@@ -44,7 +44,7 @@ def _front_plot(rows: list[dict[str, str]], cost: str, xlabel: str, title: str, 
     series = [("accuracy", "fixed point (export)", "tab:blue", "o")]
     if any(r.get("qat_accuracy") for r in rows):
         series.append(("qat_accuracy", "after QAT", "tab:orange", "s"))
-    for key, name, colour, marker in series:
+    for number, (key, name, colour, marker) in enumerate(series):
         pts = [(_num(r, cost), 100 * _num(r, key), r) for r in rows
                if _num(r, cost) and _num(r, key) is not None]
         if not pts:
@@ -54,10 +54,17 @@ def _front_plot(rows: list[dict[str, str]], cost: str, xlabel: str, title: str, 
         front = [pts[i] for i in pareto([(p[0], p[1]) for p in pts])]
         ax.plot([p[0] for p in front], [p[1] for p in front], "-", color=colour, lw=1.5,
                 marker=marker, ms=6, label=f"{name}: Pareto front")
+        # export labels below their points, QAT labels above; the last one to the left,
+        # so that nothing runs off the right edge or over the other series
+        dy = 6 if number else -13
         for k, (x, y, r) in enumerate(front):
+            last = k == len(front) - 1
             text = _label(r) + (f" P{r['lanes']}" if cost == "lut4" and r.get("lanes") else "")
             ax.annotate(text, (x, y), textcoords="offset points", fontsize=8,
-                        xytext=(6, -12 if k % 2 else 5), color=colour)
+                        xytext=(-6 if last else 6, 6 if last and len(series) == 1 else dy),
+                        ha="right" if last else "left",
+                        color=colour)
+    ax.margins(x=0.06, y=0.08)
     if float_accuracy is not None:
         ax.axhline(100 * float_accuracy, color="grey", ls="--", lw=1,
                    label=f"float model {100 * float_accuracy:.1f} %")

@@ -110,3 +110,19 @@ def write_report(out: str | os.PathLike[str], plots: bool = True) -> Path:
     with atomic_file(path) as handle:
         handle.write(markdown(record, rows, written).encode())
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scsr.sweep.report STUDY...``: redraw plots and ``report.md`` from each
+    study's ``results.csv`` and ``study.json`` (no evaluation)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("studies", nargs="+", metavar="STUDY")
+    for study in parser.parse_args(argv).studies:
+        print(write_report(study))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
