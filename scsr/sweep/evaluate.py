@@ -237,6 +237,9 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         except ScsrError as exc:
             out["qat"] = {"error": f"QAT: {exc}"}
     if task["lanes"]:
+        if events is None:  # the evaluation runs in another task: measure the rates here
+            found = diagnostics(bundle, ctx)
+            events, steps = found["events_per_step"], found["mean_timesteps"]
         with tempfile.TemporaryDirectory(prefix="scsr-sweep-synth-") as tmp:
             out["synth"] = {lanes: synthesis(bundle, task["target"], lanes, events, steps,
                                              Path(tmp)) for lanes in task["lanes"]}

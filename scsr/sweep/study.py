@@ -166,16 +166,28 @@ def run_sweep(cfg: SweepConfig) -> dict[str, Any]:
     todo = [p for p in plans if p.missing or p.missing_lanes]
     progress = Progress(len(plans), len(plans) - len(todo))
     failures: dict[Point, str] = {}
-    tasks = [_task(cfg, p, cache) for p in todo]
+    # one task for the evaluation and QAT of a point, one per lane count to synthesise: a
+    # finished synthesis is cached at once, whatever happens to the point's other lanes
+    owners, tasks = [], []
+    for p in todo:
+        task = _task(cfg, p, cache)
+        if p.missing:
+            owners.append(p)
+            tasks.append(task | {"lanes": []})
+        for lanes in p.missing_lanes:
+            owners.append(p)
+            tasks.append(task | {"need": [], "lanes": [lanes]})
+    left = {p.point: sum(owner is p for owner in owners) for p in todo}
     for index, result in run_tasks(cfg.executor, evaluate.run_point, tasks, cfg.workers,
                                    cfg.scheduler):
-        p = todo[index]
+        p = owners[index]
         if isinstance(result, BaseException):
-            failures[p.point] = f"{type(result).__name__}: {result}".splitlines()[0]
-            progress.update(failed=True)
-            continue
-        _store(p, result, cache)
-        progress.update()
+            failures.setdefault(p.point, f"{type(result).__name__}: {result}".splitlines()[0])
+        else:
+            _store(p, result, cache)
+        left[p.point] -= 1
+        if not left[p.point]:
+            progress.update(failed=p.point in failures)
     progress.close()
     rows = [row for p in plans for row in rows_of(p, cache, failures.get(p.point))]
     out.mkdir(parents=True, exist_ok=True)
