@@ -35,7 +35,7 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("flow") / "quick"
     # A relative --out, as `make flow` gives: every stage must cope (the simulator runs in
     # a directory of its own).
-    done = run_scsr(*QUICK, "--out", out.name, cwd=out.parent, timeout=900)
+    done = run_scsr(*QUICK, "--out", out.name, cwd=out.parent, timeout=2400)
     assert done.returncode == 0, done.stdout + done.stderr
     return out
 
@@ -79,7 +79,7 @@ def test_second_run_reuses_every_stage(quick: Path) -> None:
     assert figures(after) == figures(before)
 
 
-def _wait_for(predicate, process: subprocess.Popen, timeout: float = 600) -> None:
+def _wait_for(predicate, process: subprocess.Popen, timeout: float = 1800) -> None:
     end = time.monotonic() + timeout
     while not predicate():
         assert process.poll() is None, "the flow ended before the kill point"
@@ -110,7 +110,7 @@ def test_sigkill_in_training_and_in_synthesis_gives_the_same_summary(
     # (rtl.synth builds in a temporary directory of its own beside its output).
     _killed(out, lambda: any(stages.glob(".synth.*.part/.board.*.part/build")))
     assert (stages / "train.json").exists() and not (stages / "synth.json").exists()
-    done = run_scsr(*QUICK, "--out", out, timeout=900)
+    done = run_scsr(*QUICK, "--out", out, timeout=2400)
     assert done.returncode == 0, done.stderr
     summary = load(out)
     assert [s["status"] for s in summary["stages"]][:7] == ["reused"] * 6 + ["ran"]
