@@ -68,8 +68,11 @@ def _front_plot(rows: list[dict[str, str]], cost: str, xlabel: str, title: str, 
     if float_accuracy is not None:
         ax.axhline(100 * float_accuracy, color="grey", ls="--", lw=1,
                    label=f"float model {100 * float_accuracy:.1f} %")
-    ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
+    costs = [_num(r, cost) for r in rows if _num(r, cost)]
+    wide = bool(costs) and max(costs) / min(costs) >= 10
+    if wide:  # a log axis only where it spans a decade: else its minor labels collide
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel + (" (log scale)" if wide else ""))
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title + "  (labels: weight,state,decay bits"
                  + (", P lanes)" if cost == "lut4" else ")"))
@@ -161,7 +164,7 @@ def draw(rows: list[dict[str, str]], out: str | Path,
                 seen.add(_label(r))
                 points.append(r)
         if points:
-            _front_plot(points, "weight_memory_bits", "weight memory (bits, log scale)",
+            _front_plot(points, "weight_memory_bits", "weight memory (bits)",
                         "Accuracy against weight memory", out / "accuracy_vs_memory.png",
                         float_accuracy)
             written.append(out / "accuracy_vs_memory.png")
@@ -175,7 +178,7 @@ def draw(rows: list[dict[str, str]], out: str | Path,
         for target in sorted({r["target"] for r in synthesised}):
             path = out / f"accuracy_vs_lut4_{target}.png"
             _front_plot([r for r in synthesised if r["target"] == target], "lut4",
-                        "LUT4 used (log scale)", f"Accuracy against logic, {target}", path,
+                        "LUT4 used", f"Accuracy against logic, {target}", path,
                         float_accuracy)
             written.append(path)
     return written
