@@ -74,7 +74,8 @@ def test_show_prints_counts_and_rates_and_draws(tmp_path):
     png = (tmp_path / "d.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
-    assert (width, height) == (int(3.2 * 2 * 110), int(2.6 * 2 * 110))
+    # all 4 samples are drawn (two per class), side by side above their rasters
+    assert (width, height) == (int(3.2 * 4 * 110), int(2.6 * 2 * 110))
 
 
 @pytest.mark.parametrize(("text", "value"), [("20,40", (20.0, 40.0)), ("30", (30.0, 30.0)),
