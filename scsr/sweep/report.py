@@ -37,13 +37,23 @@ def _table(rows: list[dict[str, str]], columns: list[tuple[str, str]]) -> list[s
     return lines
 
 
+#: Decimals shown per CSV column in the tables (the CSV itself keeps full precision).
+DECIMALS = {"fmax_mhz": 1, "cycles_per_step": 1, "us_per_sample": 0}
+
+
 def _fmt(row: dict[str, str], key: str) -> str:
     if key == "widths":
         return _label(row)
     value = row.get(key, "")
-    if key.endswith("accuracy") and value:
+    if not value:
+        return "–"
+    if key.endswith("accuracy"):
         return f"{100 * float(value):.2f}"
-    return value or "–"
+    if key == "timing_pass":
+        return "pass" if int(value) else "fail"
+    if key in DECIMALS:
+        return f"{float(value):,.{DECIMALS[key]}f}"
+    return value
 
 
 def markdown(record: dict[str, Any], rows: list[dict[str, str]], plots: list[Path]) -> str:
@@ -58,7 +68,8 @@ def markdown(record: dict[str, Any], rows: list[dict[str, str]], plots: list[Pat
              f"- dataset `{cfg['data']}` (test split); float accuracy {100 * fa:.2f} %",
              f"- {record['points']} points: {record['computed']} computed, {record['cached']} "
              f"from the cache, {record['failed']} failed; {record['seconds']:.0f} s wall "
-             f"({cfg['executor']} executor, {cfg['workers']} workers)",
+             f"({cfg['executor']} executor, {cfg['workers']} "
+             f"worker{'s' if cfg['workers'] != 1 else ''})",
              f"- QAT: {cfg['qat_epochs']} epochs per point" if cfg["qat_epochs"] else "- no QAT",
              f"- synthesis: {cfg['synth']} at lanes {', '.join(map(str, cfg['lanes']))}"
              if cfg["synth"] else "- no synthesis",
