@@ -6,6 +6,7 @@ process group with NCCL on GPUs and gloo on CPU. Without it, training is one pro
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -68,5 +69,14 @@ def barrier(ctx: Context) -> None:
 
 
 def teardown(ctx: Context) -> None:
+    """Leave the process group, after freeing what still uses it.
+
+    A ``DistributedDataParallel`` wrapper sits in a reference cycle (its reducer's hooks point
+    back at it), so going out of scope does not free it: the cyclic collector does, at some
+    later moment, possibly during interpreter shutdown after the group is gone, where gloo's
+    threads abort the process ("terminate called without an active exception"). Collecting
+    first makes its end happen here, with the group alive.
+    """
     if ctx.world > 1 and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
