@@ -198,7 +198,7 @@ def parse_manifest(text: str | bytes, where: str) -> tuple[Bundle, str]:
         raw = json.loads(text, object_pairs_hook=_reject_duplicates)
     except _DuplicateKey as exc:
         raise ScsrError(where, str(exc), "duplicate JSON object key") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad syntax or encoding, 4300+ digits, deep
         raise ScsrError(where, "", f"is not valid JSON ({exc})") from None
 
     top = check.object(raw, "", _TOP_KEYS)

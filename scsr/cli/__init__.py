@@ -2,7 +2,10 @@
 
 Each subcommand module exports ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int``. User errors raise :class:`~golden_model.errors.ScsrError`, which
-:func:`main` prints as one ``<path>: <field>: <problem>`` line with exit code 2.
+:func:`main` prints as one ``<path>: <field>: <problem>`` line with exit code 2. What the
+machine or the input's shape causes (a write the operating system refuses, a full disk, memory
+that cannot be had, a file nested too deep or not UTF-8) is reported the same way
+(:func:`describe_failure`); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -70,23 +73,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_failure(exc: BaseException, command: str) -> str | None:
+    """The one-line message for a failure the user's input or machine caused, or ``None``
+    for one that is a bug (which keeps its traceback)."""
+    if isinstance(exc, ScsrError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = os.fspath(exc.filename) if exc.filename is not None else f"scsr {command}"
+        problem = exc.strerror or str(exc) or type(exc).__name__
+        if isinstance(exc, FileExistsError) and os.path.isfile(where):
+            problem = "is a file, where a directory is needed"
+        if exc.filename2 is not None:
+            problem += f" (to {os.fspath(exc.filename2)})"
+        return f"{where}: {problem}"
+    if isinstance(exc, MemoryError):
+        return f"scsr {command}: out of memory (the input asks for more than this machine has)"
+    if isinstance(exc, RecursionError):
+        return f"scsr {command}: the input is nested too deeply to read"
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"scsr {command}: a text input is not UTF-8 ({exc.reason} at byte {exc.start}); "
+                "run with --debug to see which file")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scsr`` console script; returns the process exit code."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except ScsrError as exc:
-        if args.debug:
-            raise
-        print(exc, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # The reader went away (``scsr inspect m | head``): stop quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except (ScsrError, OSError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
+        message = describe_failure(exc, args.command)
+        if args.debug or message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def _parse_config(where: str, raw: np.ndarray) -> dict[str, Any]:
                                          f"not {raw.dtype} {raw.shape}")
     try:
         config = json.loads(str(raw))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ScsrError(where, "config", f"is not valid JSON ({exc})") from None
     if not isinstance(config, dict):
         raise ScsrError(where, "config", "should be a JSON object")

@@ -296,7 +296,7 @@ def _classes(graph: Graph, classes: Sequence[str] | None, size: int, where: str)
     if classes is None and "scsr_classes" in graph.metadata:
         try:
             classes = json.loads(str(graph.metadata["scsr_classes"]))
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             classes = None
     if classes is None:
         return tuple(str(k) for k in range(size))

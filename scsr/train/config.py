@@ -235,6 +235,6 @@ def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
             raw = tomllib.load(handle)
     except FileNotFoundError:
         raise ScsrError(where, "", "does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ScsrError(where, "", f"is not valid TOML ({exc})") from None
     return raw.get("train", raw) if isinstance(raw.get("train"), dict) else raw
