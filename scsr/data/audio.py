@@ -142,14 +142,23 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     return resample_poly(samples, target // g, rate // g)
 
 
+def too_short(samples: int, rate: int) -> str:
+    """The problem of audio shorter than the 10 ms frame its level is measured on."""
+    return (f"is {samples} sample(s) long; at least 10 ms ({max(1, rate // 100)} samples at "
+            f"{rate} Hz) is needed")
+
+
 def trim(samples: np.ndarray, rate: int, top_db: float, where: str = "audio") -> np.ndarray:
     """Cut leading and trailing parts quieter than ``top_db`` below the loudest 10 ms.
 
-    Silent input is a user error: it would encode to no spikes at all.
+    Silent input is a user error: it would encode to no spikes at all; so is one shorter than
+    the 10 ms frame the level is measured on.
     """
     hop = max(1, rate // 100)
     n = len(samples) // hop
-    if n == 0 or not np.any(samples):
+    if n == 0:
+        raise ScsrError(where, "data", too_short(len(samples), rate))
+    if not np.any(samples):
         raise ScsrError(where, "data", "is silent (every sample is zero)")
     energy = np.square(samples[: n * hop].reshape(n, hop)).mean(axis=1)
     level = 10 * np.log10(energy + 1e-20)

@@ -155,6 +155,21 @@ def bin_events(times_s: np.ndarray, units: np.ndarray, timesteps: int, dt_ms: fl
     return out
 
 
+def check_events(where: str, field: str, times_s: np.ndarray, units: np.ndarray,
+                 channels: int, unit_name: str = "unit") -> None:
+    """One sample's events must pair up, name a channel that exists and happen at a finite,
+    non-negative time: NaN or negative times would otherwise be dropped without a word."""
+    if len(times_s) != len(units):
+        raise ScsrError(where, field, f"{len(units)} {unit_name}s for {len(times_s)} times")
+    if len(units) and (np.min(units) < 0 or np.max(units) >= channels):
+        raise ScsrError(where, field, f"{unit_name} outside [0, {channels - 1}]")
+    times = np.asarray(times_s, dtype=np.float64)
+    if not np.all(np.isfinite(times)):
+        raise ScsrError(where, field, "a spike time is NaN or infinite")
+    if len(times) and times.min() < 0:
+        raise ScsrError(where, field, f"a spike time is negative ({times.min():g} s)")
+
+
 def _h5(path: str) -> Any:
     import h5py
 
@@ -198,10 +213,7 @@ def _read_shd_file(where: str, timesteps: int, dt_ms: float, pool: int
         raise ScsrError(where, "labels", f"{len(labels)} labels for {len(times)} samples")
     spikes = np.zeros((len(labels), timesteps, 700 // pool), dtype=np.uint8)
     for i, (t, u) in enumerate(zip(times, units, strict=True)):
-        if len(t) != len(u):
-            raise ScsrError(where, f"spikes/units[{i}]", f"{len(u)} units for {len(t)} times")
-        if len(u) and (np.min(u) < 0 or np.max(u) >= 700):
-            raise ScsrError(where, f"spikes/units[{i}]", "unit outside [0, 699]")
+        check_events(where, f"spikes[{i}]", t, u, 700)
         spikes[i] = bin_events(t, u, timesteps, dt_ms, 700, pool)
     return spikes, labels, np.asarray(speakers), keys
 
@@ -265,12 +277,7 @@ def import_ntidigits(path: str | os.PathLike[str], *, timesteps: int = 100,
                           _dataset(stamps, where, sample, f"{split}_timestamps/"))
                 a = _read(where, f"{split}_addresses/{sample}",
                           _dataset(addresses, where, sample, f"{split}_addresses/"))
-                if len(t) != len(a):
-                    raise ScsrError(where, f"{split}_addresses/{sample}",
-                                    f"{len(a)} addresses for {len(t)} timestamps")
-                if len(a) and (np.min(a) < 0 or np.max(a) >= 64):
-                    raise ScsrError(where, f"{split}_addresses/{sample}",
-                                    "address outside [0, 63]")
+                check_events(where, f"{split}_addresses/{sample}", t, a, 64, "address")
                 names.append(name)
                 samples.append(bin_events(t, a, timesteps, dt_ms, 64))
             if not samples:

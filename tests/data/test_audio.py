@@ -58,6 +58,8 @@ def test_resampled_audio_encodes_like_the_original(tmp_path):
     (b"hello, not audio", "", "is not a RIFF/WAVE audio file"),
     (wav_bytes(np.zeros(0), 8000), "data", "holds no samples (zero-length audio)"),
     (wav_bytes(np.zeros(800), 8000), "data", "is silent (every sample is zero)"),
+    (wav_bytes(np.array([0.5]), 8000), "data",
+     "is 1 sample(s) long; at least 10 ms (80 samples at 8000 Hz) is needed"),
     (wav_bytes(np.ones(10) * 0.1, 8000)[:36], "data", "chunk is missing"),
     (wav_bytes(np.ones(10) * 0.1, 8000)[:12], "fmt", "chunk is missing"),
     (b"RIFF" + struct.pack("<I", 40) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 2, 1, 8000,

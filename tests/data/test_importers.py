@@ -64,6 +64,21 @@ def test_shd_errors_name_file_and_key(tmp_path):
         importers.import_shd(tmp_path)
 
 
+@pytest.mark.parametrize(("times", "units", "problem"), [
+    ([0.01, float("nan")], [1, 2], "a spike time is NaN or infinite"),
+    ([0.01, float("inf")], [1, 2], "a spike time is NaN or infinite"),
+    ([-0.5, 0.01], [1, 2], "a spike time is negative (-0.5 s)"),
+    ([0.01], [700], "unit outside [0, 699]"),
+])
+def test_shd_events_that_would_vanish_are_refused(tmp_path, times, units, problem):
+    """NaN, infinite or negative times would bin to no step and drop without a word."""
+    write_shd(tmp_path / "shd_train.h5", [([0.0], [0]), (times, units)], [0, 1])
+    write_shd(tmp_path / "shd_test.h5", [([0.0], [0])], [0])
+    with pytest.raises(ScsrError) as info:
+        importers.import_shd(tmp_path)
+    assert str(info.value) == f"{tmp_path / 'shd_train.h5'}: spikes[1]: {problem}"
+
+
 def write_ntidigits(path, splits):
     """``splits``: {split: {sample_id: (timestamps_s, addresses)}}."""
     with h5py.File(path, "w") as f:
