@@ -4,13 +4,16 @@ metrics.json, metrics.csv and curve.png.
 
 Settings come from the defaults, then a TOML file (--config; a flat table or [train]), then
 the options given here. --resume continues the run in --out from its checkpoint with its
-saved settings (only --epochs may be raised). CPU runs are bit-reproducible for a seed.
+saved settings, to the epoch count it was started with: that count fixes the learning-rate
+schedule and which epochs are QAT, so a different --epochs is refused (start a new run; use
+--stop-after to split a long one into jobs). CPU runs are bit-reproducible for a seed.
 Multi-process/multi-GPU: torchrun --nproc-per-node N -m scsr train ... (DDP; gloo on CPU).
 
 examples:
   scsr train letters.npz --preset scsr --bip --epochs 20 --out runs/scsr
   scsr train letters.npz --config train.toml --out runs/a --seed 2
-  scsr train letters.npz --out runs/scsr --resume --epochs 30
+  scsr train letters.npz --out runs/scsr --epochs 30 --stop-after 10
+  scsr train --out runs/scsr --resume
   scsr train digits.npz --out runs/d --band-shift 1 --set intrinsic_lr=1.0
 """
 
@@ -116,9 +119,16 @@ def run(args: argparse.Namespace) -> int:
             "epochs", "device", "dataset"}
         if extra or args.config:
             raise ScsrError("--resume", ", ".join(sorted(extra)) or "--config",
-                            "a resumed run keeps its settings; only --epochs and --device "
-                            "may be given")
+                            "a resumed run keeps its settings; only --device (and --epochs "
+                            "equal to the run's) may be given")
         saved = TrainConfig.from_checkpoint(state["train_config"], str(out / NAME))
+        if args.epochs is not None and args.epochs != saved.epochs:
+            raise ScsrError("--epochs", str(args.epochs),
+                            f"the run in {out} was started for {saved.epochs} epochs, which "
+                            "fixes its learning-rate schedule and QAT epochs; resuming to "
+                            "another count would not give the run that count trains. Resume "
+                            "without --epochs, or start a new run (--stop-after splits a long "
+                            "run into jobs)")
         raw = {**saved.to_dict(), **_overrides(args)}
     else:
         raw = load_toml(args.config) if args.config else {}

@@ -134,7 +134,7 @@ def test_corrupt_checkpoint_is_refused_by_name(scsr, trained, tmp_path) -> None:
     shutil.copytree(trained, run)
     data = (run / "checkpoint.pt").read_bytes()
     (run / "checkpoint.pt").write_bytes(data[: len(data) // 2])
-    for args in (("train", "--out", run, "--resume", "--epochs", "4"),
+    for args in (("train", "--out", run, "--resume"),
                  ("export", run, "--bits", "8,16,8", "--out", tmp_path / "b")):
         done = scsr(*args)
         assert done.returncode == 2, done.stderr
@@ -142,16 +142,31 @@ def test_corrupt_checkpoint_is_refused_by_name(scsr, trained, tmp_path) -> None:
     assert (run / "checkpoint.pt").read_bytes() == data[: len(data) // 2]
 
 
-def test_nan_stops_and_keeps_the_last_good_checkpoint(scsr, dataset, trained, tmp_path) -> None:
+def test_resume_keeps_the_epoch_count_it_was_started_with(scsr, trained, tmp_path) -> None:
+    """Another --epochs would change the schedule of epochs already trained: refused, the
+    checkpoint untouched; the run's own count is accepted (and, the run being done, a no-op)."""
+    before = (trained / "checkpoint.pt").read_bytes()
+    done = scsr("train", "--out", trained, "--resume", "--epochs", "5")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"--epochs: 5: the run in {trained} was started for 3 epochs")
+    assert "--stop-after" in done.stderr
+    same = scsr("train", "--out", trained, "--resume", "--epochs", "3", "--threads", "1")
+    assert same.returncode == 0, same.stderr
+    assert (trained / "checkpoint.pt").read_bytes() == before
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(scsr, dataset, tmp_path) -> None:
     run = tmp_path / "nan"
-    shutil.copytree(trained, run)
+    first = scsr("train", dataset, "--out", run, "--epochs", "5", "--stop-after", "3",
+                 "--seed", "5", *SMALL)
+    assert first.returncode == 0, first.stderr
     state = load_checkpoint(run / "checkpoint.pt")
     state["train_config"]["lr"] = 1e30  # the next epoch blows up
     state["optimizer"]["param_groups"][0]["lr"] = 1e30
     save_checkpoint(run / "checkpoint.pt", {k: v for k, v in state.items()
                                             if k not in ("format", "version")})
     before = (run / "checkpoint.pt").read_bytes()
-    done = scsr("train", "--out", run, "--resume", "--epochs", "5", "--threads", "1")
+    done = scsr("train", "--out", run, "--resume", "--threads", "1")
     assert done.returncode == 2
     assert "became NaN/infinite; training stopped" in done.stderr
     assert "(last good checkpoint: epoch 3)" in done.stderr
