@@ -11,6 +11,7 @@ import numpy as np
 
 from .atomic import atomic_file
 from .errors import ScsrError
+from .limits import check_bytes
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -23,6 +24,7 @@ def read_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
     if not data.startswith(_ZIP_MAGIC):
         raise ScsrError(where, "", "is not a readable .npz file (no zip archive header)")
     try:
+        _check_sizes(data, where)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
     except ValueError as exc:
@@ -32,6 +34,28 @@ def read_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
         raise ScsrError(where, "", f"is not a readable .npz file ({exc})") from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise ScsrError(where, "", f"is not a readable .npz file ({exc})") from None
+
+
+def _check_sizes(data: bytes, where: str) -> None:
+    """Refuse, before decompressing anything, an archive whose members would not fit in
+    memory: by the sizes its directory declares (what zipfile will read at most) and the
+    shape each array's header declares (what numpy allocates)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = [m for m in archive.infolist() if m.filename.endswith(".npy")]
+        check_bytes(where, "", sum(m.file_size for m in members), "decompresses to")
+        for member in members:
+            with archive.open(member) as handle:
+                header = (np.lib.format.read_array_header_1_0
+                          if np.lib.format.read_magic(handle) == (1, 0)
+                          else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = header(handle)
+            if dtype.hasobject:
+                continue  # refused by np.load without pickle, with its own message
+            count = 1
+            for n in shape:
+                count *= int(n)
+            check_bytes(where, member.filename.removesuffix(".npy"), count * dtype.itemsize,
+                        f"declares a {'x'.join(map(str, shape)) or 'scalar'} {dtype} array of")
 
 
 def read_npz_file(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

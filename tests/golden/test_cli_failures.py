@@ -81,3 +81,29 @@ def test_bugs_keep_their_traceback() -> None:
                             "rtl") == "x/y: No such file or directory"
     assert describe_failure(OSError(28, "No space left on device", "a", None, "b"),
                             "synth") == "a: No space left on device (to b)"
+
+
+def test_archives_too_big_for_memory_are_refused_before_reading(monkeypatch) -> None:
+    """Sizes come from the zip directory and the array headers, checked before numpy
+    allocates: a header claiming 8 TB behind 100 bytes of data costs nothing."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from golden_model import ScsrError
+    from golden_model.npzio import npz_bytes, read_npz
+
+    monkeypatch.setenv("SCSR_MEMORY_LIMIT", "1M")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, archive.open("spikes.npy", "w") as handle:
+        np.lib.format.write_array_header_1_0(
+            handle, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+        handle.write(bytes(100))
+    with pytest.raises(ScsrError) as info:
+        read_npz(buffer.getvalue(), "lie.npz")
+    assert str(info.value).startswith("lie.npz: spikes: declares a 1000000x1000000 float64 "
+                                      "array of 7.3 TiB, more than the 1.0 MiB limit")
+    with pytest.raises(ScsrError, match=r"^big\.npz: decompresses to 2\.0 MiB, more than"):
+        read_npz(npz_bytes({"a": np.zeros(2**21, np.uint8)}), "big.npz")
+    assert read_npz(npz_bytes({"a": np.arange(3)}), "ok.npz")["a"].tolist() == [0, 1, 2]
