@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import zipfile
 from collections.abc import Mapping
@@ -51,10 +52,8 @@ def _check_sizes(data: bytes, where: str) -> None:
                 shape, _, dtype = header(handle)
             if dtype.hasobject:
                 continue  # refused by np.load without pickle, with its own message
-            count = 1
-            for n in shape:
-                count *= int(n)
-            check_bytes(where, member.filename.removesuffix(".npy"), count * dtype.itemsize,
+            check_bytes(where, member.filename.removesuffix(".npy"),
+                        math.prod(shape) * dtype.itemsize,
                         f"declares a {'x'.join(map(str, shape)) or 'scalar'} {dtype} array of")
 
 

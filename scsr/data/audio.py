@@ -142,9 +142,14 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     return resample_poly(samples, target // g, rate // g)
 
 
+def level_frame(rate: int) -> int:
+    """Samples in the 10 ms frame that :func:`trim` measures the level on."""
+    return max(1, rate // 100)
+
+
 def too_short(samples: int, rate: int) -> str:
-    """The problem of audio shorter than the 10 ms frame its level is measured on."""
-    return (f"is {samples} sample(s) long; at least 10 ms ({max(1, rate // 100)} samples at "
+    """The problem of audio shorter than one :func:`level_frame`."""
+    return (f"is {samples} sample(s) long; at least 10 ms ({level_frame(rate)} samples at "
             f"{rate} Hz) is needed")
 
 
@@ -154,7 +159,7 @@ def trim(samples: np.ndarray, rate: int, top_db: float, where: str = "audio") ->
     Silent input is a user error: it would encode to no spikes at all; so is one shorter than
     the 10 ms frame the level is measured on.
     """
-    hop = max(1, rate // 100)
+    hop = level_frame(rate)
     n = len(samples) // hop
     if n == 0:
         raise ScsrError(where, "data", too_short(len(samples), rate))

@@ -21,7 +21,7 @@ import numpy as np
 from golden_model.errors import ScsrError
 
 from . import encoders, frontends
-from .audio import read_audio, resample, too_short, trim
+from .audio import level_frame, read_audio, resample, too_short, trim
 
 AUDIO_DEFAULTS: dict[str, Any] = {"rate": 16000, "trim_db": 40.0}
 TIMESTEPS_DEFAULT = 100
@@ -80,7 +80,7 @@ def prepare(samples: np.ndarray, rate: int, config: dict[str, Any],
         raise ScsrError(where, "data", "holds no samples (zero-length audio)")
     if not np.all(np.isfinite(samples)):
         raise ScsrError(where, "data", "holds NaN or infinite samples")
-    if samples.size < max(1, rate // 100):
+    if samples.size < level_frame(rate):
         raise ScsrError(where, "data", too_short(samples.size, rate))
     target = int(config["audio"]["rate"])
     samples = trim(resample(samples, rate, target), target, float(config["audio"]["trim_db"]),
