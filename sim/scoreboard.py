@@ -2,8 +2,7 @@
 
 Plain Python over transactions (:mod:`sim.transactions`): the stimulus is a list of input
 :class:`SpikeEvent`, and the scoreboard turns trace and result beats back into the arrays
-of design §6, so that every engine's output is compared with the golden model by one
-function.
+of design §6, which :func:`golden_model.compare.locate` holds against the golden model.
 """
 
 from __future__ import annotations
@@ -132,38 +131,4 @@ class Scoreboard:
         return {name: rec.cycles for name, rec in self.layers.items()}
 
 
-def first_mismatch(expected: SimResult, got: SimResult) -> str | None:
-    """Where two results first differ, as ``key[sample, t, neuron]: expected X, got Y``;
-    layers in manifest order, then timesteps, then neurons. None when identical."""
-    want, have = expected.arrays(), got.arrays()
-    if set(want) != set(have):
-        return f"keys differ: expected {sorted(want)}, got {sorted(have)}"
-    trace_keys = [key for key in want if "." in key]
-    layers = list(dict.fromkeys(key.split(".", 1)[1] for key in trace_keys))
-    order = [f"{kind}.{name}" for name in layers for kind in ("spikes", "i", "v")]
-    order += ["counts", "pred"]
-    for key in order:
-        a, b = want[key], have[key]
-        if a.dtype != b.dtype or a.shape != b.shape:
-            return f"{key}: expected {a.dtype}{a.shape}, got {b.dtype}{b.shape}"
-    if trace_keys:  # first timestep with any difference, then layer order within it
-        steps = want[trace_keys[0]].shape[1]
-        for sample in range(want["counts"].shape[0]):
-            for t in range(steps):
-                for key in order[:-2]:
-                    diff = np.flatnonzero(want[key][sample, t] != have[key][sample, t])
-                    if diff.size:
-                        n = int(diff[0])
-                        return (f"{key}[{sample}, {t}, {n}]: expected "
-                                f"{int(want[key][sample, t, n])}, got "
-                                f"{int(have[key][sample, t, n])}")
-    for key in ("counts", "pred"):
-        diff = np.argwhere(want[key] != have[key])
-        if diff.size:
-            index = tuple(int(x) for x in diff[0])
-            return f"{key}{list(index)}: expected {want[key][index]}, got {have[key][index]}"
-    return None
-
-
-__all__ = ["GAP_CHANCE", "READY_CHANCE", "Scoreboard", "first_mismatch", "input_beats",
-           "input_events"]
+__all__ = ["GAP_CHANCE", "READY_CHANCE", "Scoreboard", "input_beats", "input_events"]

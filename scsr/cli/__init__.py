@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "board": ("board", "run samples on a board over its UART, checked against the golden model"),
     "sweep": ("sweep", "quantisation study: accuracy x bit widths x FPGA cost (local or Dask)"),
     "nir": ("nir", "import a NIR graph (snnTorch, Norse, Rockpool) as a bundle, or export as NIR"),
+    "fuzz": ("fuzz", "differential fuzzing of every engine against the golden model"),
     "flow": ("flow", "the whole job, cached and resumable: data to summary and bitstream"),
 }
 

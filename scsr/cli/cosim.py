@@ -42,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
     from golden_model import load_bundle, load_spikes, simulate
     from golden_model.atomic import atomic_file
+    from golden_model.compare import first_mismatch
     from rtl.config import NetConfig
     from sim.backend import simulate_rtl
     from sim.measure import cycle_report
-    from sim.scoreboard import first_mismatch
 
     bundle = load_bundle(args.bundle)
     NetConfig.from_bundle(bundle, args.lanes, where=args.bundle)  # refuse early

@@ -197,10 +197,10 @@ def run_evaluate(ctx: Context, out: Path) -> dict[str, Any]:
     """The whole test split through the golden model and the torch integer path, every
     trace array compared (in chunks, so memory stays bounded)."""
     from golden_model import save_npz, simulate
+    from golden_model.compare import first_mismatch
     from scsr import pictures
     from scsr.data.store import load_dataset
     from scsr.torch_int import simulate as simulate_int
-    from sim.scoreboard import first_mismatch
 
     bundle = load_bundle(ctx.path("export", "bundle"))
     data = load_dataset(ctx.path("dataset", "data.npz"))
@@ -241,12 +241,12 @@ def run_cosim(ctx: Context, out: Path) -> dict[str, Any]:
     """The first ``cosim_samples`` test samples on the RTL under Verilator, every array
     compared with the golden model, and the busy cycles against the §7 bound."""
     from golden_model import simulate
+    from golden_model.compare import first_mismatch
     from rtl.config import NetConfig
     from scsr.data.store import load_dataset
     from sim.backend import simulate_rtl
     from sim.measure import cycle_report
     from sim.runner import status
-    from sim.scoreboard import first_mismatch
 
     bundle = load_bundle(ctx.path("export", "bundle"))
     data = load_dataset(ctx.path("dataset", "data.npz"))

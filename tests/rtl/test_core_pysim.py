@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from golden_model import FixedPoint, simulate
+from golden_model.compare import first_mismatch
 from rtl.config import ADD_STAGES, FIXED_LATENCY, UPDATE_STAGES, NetConfig, accumulator_bits
 from sim.measure import events_in
 from sim.pysim import run_pysim
-from sim.scoreboard import first_mismatch
 from tests.rtl.nets import random_net, saturating, skip_net, stimulus, with_delayed_input
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from golden_model import ScsrError, load_bundle, save_bundle, simulate
+from golden_model.compare import first_mismatch
 from rtl.config import NetConfig
 from scsr.cli import main
 from sim import runner
 from sim.cocotb_net import stuck_limit
-from sim.scoreboard import first_mismatch
 from tests.rtl.nets import REGRESSION, random_net, stimulus
 
 SIMULATORS = [pytest.param(name, marks=[pytest.mark.xdist_group(name)])
