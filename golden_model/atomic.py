@@ -18,12 +18,32 @@ def _umask() -> int:
     return mask
 
 
+def check_file_target(path: str | os.PathLike[str]) -> Path:
+    """Refuse a file output that cannot be written where it is asked for: a directory of
+    that name, or a plain file where one of its folders should be. Commands call it before
+    long work, so the answer comes before the wait; :func:`atomic_file` calls it again."""
+    from .errors import ScsrError
+
+    path = Path(path)
+    if path.is_dir():
+        raise ScsrError(path, "", "is a directory; name a file to write")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ScsrError(parent, "", "is a file, where a directory is needed")
+            break
+    return path
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds."""
-    path = Path(path)
+    path = check_file_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
     try:
         with os.fdopen(fd, "wb") as handle:

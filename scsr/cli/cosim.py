@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scsr.cli.argtypes import positive_int, probability
+from scsr.cli.argtypes import non_negative_int, positive_int, probability
 
 HELP = "co-simulate golden model and RTL (Icarus or Verilator), report mismatches and cycles"
 
@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="IN.npz", help="spike file with dataset samples")
     parser.add_argument("--rate", type=probability, default=0.1, metavar="P",
                         help="spike probability of random inputs")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of random inputs")
-    parser.add_argument("--stalls", type=int, metavar="SEED",
+    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
+                        help="seed of random inputs")
+    parser.add_argument("--stalls", type=non_negative_int, metavar="SEED",
                         help="random input gaps and output back-pressure from this seed")
     parser.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
 

@@ -116,7 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="training utterances per class")
     build.add_argument("--test-per-class", type=positive_int, default=60, metavar="N",
                        help="test utterances per class")
-    build.add_argument("--seed", type=int, default=0, metavar="N",
+    build.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
                        help="build seed (default: 0)")
     build.add_argument("--snr", type=snr_range, default="20,40", metavar="LOW,HIGH",
                        help="white-noise SNR range in dB, or 'none'")
@@ -157,7 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="ntidigits: keep digit sequences, not only single digits")
     imp.add_argument("--test-fraction", type=fraction, default=0.2, metavar="F",
                      help="wav: fraction of each class held out for test")
-    imp.add_argument("--seed", type=int, default=0, metavar="N",
+    imp.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
                      help="wav: split seed (default: 0)")
     _add_encoding(imp)
 

@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{tally.cases} cases in {tally.rounds} rounds on {', '.join(engines)}: "
           f"{len(tally.findings)} differences; projections seen: {kinds}; "
           f"report {out / 'report.json'}")
+    for error in tally.harness_errors:
+        print(f"  harness error (the round was run again): {error}")
     for finding in tally.findings:
         print(f"  {finding.engine} seed {finding.seed}: {finding.problem} -> {finding.folder}")
     return 1 if tally.findings else 0

@@ -16,7 +16,7 @@ import sys
 from golden_model import __version__, save_bundle
 from golden_model.errors import ScsrError
 from golden_model.random_bundle import RandomSpec, random_bundle
-from scsr.cli.argtypes import fixed_point, int_list, positive_int
+from scsr.cli.argtypes import fixed_point, int_list, non_negative_int, positive_int
 
 HELP = "write a random, calibrated bundle"
 
@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight_bits (2-16), state_bits (8-32), decay_bits (1-16)")
     parser.add_argument("--timesteps", type=positive_int, default=100, metavar="T",
                         help="nominal timesteps recorded in the bundle")
-    parser.add_argument("--seed", required=True, type=int, metavar="N", help="random seed")
+    parser.add_argument("--seed", required=True, type=non_negative_int, metavar="N",
+                        help="random seed")
     parser.add_argument("--out", required=True, metavar="DIR", help="bundle directory to write")
 
 

@@ -50,6 +50,9 @@ def concatenate(parts: list[SimResult]) -> SimResult:
 
 
 def run(args: argparse.Namespace) -> int:
+    from golden_model.atomic import check_file_target
+
+    check_file_target(args.out)
     bundle = load_bundle(args.bundle)
     spikes, labels = load_spikes(args.input, bundle.channels, bundle.output.size)
     engine = get_backend(args.backend)

@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     work = parser.add_argument_group("per point")
     work.add_argument("--qat-epochs", type=non_negative_int, default=0, metavar="N",
                       help="QAT fine-tuning epochs from the run's checkpoint (0: none)")
-    work.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the QAT")
+    work.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
+                      help="seed of the QAT")
     work.add_argument("--synth", default=None, choices=TARGET_NAMES, metavar="TARGET",
                       help=f"synthesise for a board: {', '.join(TARGET_NAMES)}")
     work.add_argument("--lanes", default="1", metavar="P,P",

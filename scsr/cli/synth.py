@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from scsr.cli.argtypes import positive_float, positive_int
+from scsr.cli.argtypes import non_negative_int, positive_float, positive_int
 
 HELP = "synthesise a bundle for an FPGA board (ECP5 ULX3S-85F, iCE40 UP5K iCEBreaker)"
 TARGET_NAMES = ("ulx3s-85f", "icebreaker")  # rtl.platforms.TARGETS, without importing rtl
@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="neurons updated per clock in each layer core")
     parser.add_argument("--clock", type=positive_float, default=None, metavar="MHZ",
                         help="board top clock (default: 100 on ulx3s-85f, 30 on icebreaker)")
-    parser.add_argument("--seed", type=int, default=1, metavar="N", help="nextpnr placer seed")
+    parser.add_argument("--seed", type=non_negative_int, default=1, metavar="N",
+                        help="nextpnr placer seed")
     parser.add_argument("--baud", type=positive_int, default=1_000_000, metavar="BAUD",
                         help="UART bit rate of the board top")
     parser.add_argument("--toolchain", choices=("yowasp", "system"), default="yowasp",

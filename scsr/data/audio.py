@@ -15,6 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from golden_model.errors import ScsrError
+from golden_model.limits import check_bytes
+
+#: Sample rates a file may declare: telephone speech to studio audio. Outside it a header
+#: is broken, and resampling from it would ask for absurd amounts of memory and time.
+RATE_RANGE = (1000, 384_000)
 
 _WAVE_PCM, _WAVE_FLOAT, _WAVE_EXTENSIBLE = 1, 3, 0xFFFE
 
@@ -68,9 +73,10 @@ def read_wav_bytes(where: str, data: bytes) -> tuple[np.ndarray, int]:
     if code not in (_WAVE_PCM, _WAVE_FLOAT):
         raise ScsrError(where, "fmt.format", f"sample format {code:#x} is not supported "
                                              "(PCM or IEEE float only)")
-    if channels < 1 or rate < 1 or bits % 8:
+    if channels < 1 or rate < 1 or bits % 8 or bits == 0:
         raise ScsrError(where, "fmt", f"invalid header: {channels} channels, {rate} Hz, "
                                       f"{bits} bits per sample")
+    _check_rate(where, "fmt.sample_rate", rate)
     flat = _pcm_to_float(where, payload, bits // 8, "float" if code == _WAVE_FLOAT else "pcm")
     flat = flat[: len(flat) - len(flat) % channels]
     return flat.reshape(-1, channels), rate
@@ -106,12 +112,19 @@ def read_sphere_bytes(where: str, data: bytes) -> tuple[np.ndarray, int]:
         channels = int(fields.get("channel_count", "1"))
     except (KeyError, ValueError) as exc:
         raise ScsrError(where, "sample_rate", f"missing or invalid ({exc})") from None
+    _check_rate(where, "sample_rate", rate)
     raw = data[header_size:]
     if fields.get("sample_byte_format", "01") == "10" and width == 2:
         raw = np.frombuffer(raw[: len(raw) - len(raw) % 2], dtype=">i2").astype("<i2").tobytes()
     flat = _pcm_to_float(where, raw, width, "pcm")
     flat = flat[: len(flat) - len(flat) % channels]
     return flat.reshape(-1, channels), rate
+
+
+def _check_rate(where: str, field: str, rate: int) -> None:
+    if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
+        raise ScsrError(where, field, f"{rate} Hz is outside [{RATE_RANGE[0]}, "
+                                      f"{RATE_RANGE[1]}] Hz")
 
 
 def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
@@ -121,6 +134,7 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         data = Path(where).read_bytes()
     except OSError as exc:
         raise ScsrError(where, "", f"cannot be read ({exc.strerror})") from None
+    check_bytes(where, "data", 8 * len(data), "decodes to up to")  # float64 of 8-bit PCM
     if data.startswith(b"NIST_1A"):
         samples, rate = read_sphere_bytes(where, data)
     else:

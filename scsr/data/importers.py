@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from golden_model.errors import ScsrError
+from golden_model.limits import check_bytes
 from golden_model.progress import bar as progress_bar
 
 from . import encoders
@@ -188,7 +189,18 @@ def _dataset(h5: Any, where: str, key: str, prefix: str = "") -> Any:
     return h5[key]
 
 
+#: Bytes one ragged (variable-length) HDF5 element costs once read, beyond its values:
+#: numpy's object pointer and the small array object behind it.
+_RAGGED_OVERHEAD = 128
+
+
 def _read(where: str, key: str, node: Any) -> np.ndarray:
+    """A whole HDF5 dataset, once its declared shape is known to fit in memory."""
+    import h5py
+
+    ragged = h5py.check_vlen_dtype(node.dtype) is not None
+    per_element = node.dtype.itemsize + (_RAGGED_OVERHEAD if ragged else 0)
+    check_bytes(where, key, int(node.size) * per_element, f"declares {node.shape} and needs")
     try:
         return node[()]
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -196,11 +208,20 @@ def _read(where: str, key: str, node: Any) -> np.ndarray:
                                     f"({exc})") from None
 
 
+def _check_spike_array(where: str, key: str, samples: int, timesteps: int,
+                       channels: int) -> None:
+    """The binned ``(samples, timesteps, channels)`` uint8 array must fit, before reading."""
+    check_bytes(where, key, samples * timesteps * channels,
+                f"declares {samples} samples; their {timesteps} x {channels} spikes need")
+
+
 def _read_shd_file(where: str, timesteps: int, dt_ms: float, pool: int
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str] | None]:
     """SHD layout: ``spikes/times`` and ``spikes/units`` (one ragged array per sample, times
     in seconds, units 0-699), ``labels``, ``extra/speaker``, optional ``extra/keys``."""
     with _h5(where) as h5:
+        declared = _dataset(h5, where, "labels").shape
+        _check_spike_array(where, "labels", int(np.prod(declared)), timesteps, 700 // pool)
         times = _read(where, "spikes/times", _dataset(h5, where, "spikes/times"))
         units = _read(where, "spikes/units", _dataset(h5, where, "spikes/units"))
         labels = _read(where, "labels", _dataset(h5, where, "labels")).astype(np.int64)
@@ -264,8 +285,11 @@ def import_ntidigits(path: str | os.PathLike[str], *, timesteps: int = 100,
     per_split: dict[str, tuple[list[str], list[np.ndarray]]] = {}
     with _h5(where) as h5:
         for split in ("train", "test"):
+            labels = _dataset(h5, where, f"{split}_labels")
+            _check_spike_array(where, f"{split}_labels", int(np.prod(labels.shape)),
+                               timesteps, 64)
             ids = [x.decode() if isinstance(x, bytes) else str(x) for x in
-                   _read(where, f"{split}_labels", _dataset(h5, where, f"{split}_labels"))]
+                   _read(where, f"{split}_labels", labels)]
             stamps = _dataset(h5, where, f"{split}_timestamps")
             addresses = _dataset(h5, where, f"{split}_addresses")
             names, samples = [], []

@@ -3,7 +3,9 @@ against the golden model; a failure is shrunk and written as a reproducer.
 
 Rounds keep the HDL engines affordable (one compile per round). The report is rewritten
 after every round, so a campaign stopped at any moment (Ctrl-C, ``kill``) leaves a report
-that says how far it got, next to every reproducer written so far.
+that says how far it got, next to every reproducer written so far. A simulator run that
+fails as a whole (no results at all) is run once more; its log is kept under
+``harness-errors/`` and the report lists it, so a flaky harness is seen, not hidden.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from golden_model.compare import locate
 
 from . import reproducer
 from .cases import Case, draw_case, projection_kinds
-from .engines import ENGINES, BatchRunner, Outcome, reference
+from .engines import ENGINES, HARNESS_ERROR, BatchRunner, Outcome, reference
 from .shrink import shrink
 
 REPORT_FORMAT = "scsr-fuzz"
@@ -56,6 +58,7 @@ class Tally:
     kinds: Counter = field(default_factory=Counter)
     widths: Counter = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
+    harness_errors: list[str] = field(default_factory=list)
 
 
 def difference(expected: SimResult, outcome: Outcome) -> str | None:
@@ -70,6 +73,8 @@ def judge_for(runner: BatchRunner, workdir: Path) -> Callable[[Sequence[Case]], 
     """The shrinker's judge for one engine: the first candidate it still gets wrong."""
     def judge(candidates: Sequence[Case]) -> int | None:
         outcomes = runner(candidates, workdir)
+        if _harness_failed(outcomes):
+            return None  # says nothing about the candidates
         for k, (case, outcome) in enumerate(zip(candidates, outcomes, strict=True)):
             if difference(reference(case), outcome) is not None:
                 return k
@@ -114,6 +119,11 @@ def _round(plan: Campaign, batch: list[Case], out: Path, tally: Tally,
     for engine in plan.engines:
         runner = plan.runners[engine]
         outcomes = runner(batch, out)
+        if _harness_failed(outcomes):  # once more: a case's fault fails again, a flake not
+            log(f"{engine}: {outcomes[0]}; running the round again")
+            tally.harness_errors.append(f"{engine}, seeds {batch[0].seed}-{batch[-1].seed}: "
+                                        f"{outcomes[0]}")
+            outcomes = runner(batch, out)
         for case, want, outcome in zip(batch, expected, outcomes, strict=True):
             problem = difference(want, outcome)
             if problem is None:
@@ -126,6 +136,11 @@ def _round(plan: Campaign, batch: list[Case], out: Path, tally: Tally,
                                                       problem, out, log))
     tally.cases += len(batch)
     tally.rounds += 1
+
+
+def _harness_failed(outcomes: Sequence[Outcome]) -> bool:
+    return bool(outcomes) and all(isinstance(o, str) and o.startswith(HARNESS_ERROR)
+                                  for o in outcomes)
 
 
 def _report_finding(plan: Campaign, engine: str, case: Case, want: SimResult,
@@ -154,7 +169,8 @@ def _report(plan: Campaign, tally: Tally, out: Path, seconds: float, finished: b
         "results": dict(sorted(tally.results.items())),
         "projection_kinds": dict(sorted(tally.kinds.items())),
         "widths_seen": len(tally.widths),
-        "findings": [vars(f) for f in tally.findings]})
+        "findings": [vars(f) for f in tally.findings],
+        "harness_errors": tally.harness_errors})
 
 
 __all__ = ["REPORT_FORMAT", "Campaign", "Finding", "Tally", "difference", "judge_for", "run"]

@@ -84,14 +84,34 @@ def _hdl(simulator: str) -> BatchRunner:
         if nets:
             with tempfile.TemporaryDirectory(prefix=f"fuzz-{simulator}-", dir=workdir) as tmp:
                 built = runner.build(nets, simulator, Path(tmp) / "build")
-                raw = runner.run(built, [cases[k].spikes for k in chosen], Path(tmp) / "run",
-                                 stall_seed=cases[chosen[0]].seed)
+                try:
+                    raw = runner.run(built, [cases[k].spikes for k in chosen],
+                                     Path(tmp) / "run", stall_seed=cases[chosen[0]].seed)
+                except RuntimeError as exc:  # the harness itself failed: keep its log
+                    kept = _keep_log(Path(tmp) / "run", workdir, f"{simulator}-{cases[0].seed}")
+                    return [f"{HARNESS_ERROR}: {exc} (log: {kept})"] * len(cases)
             for k, out in zip(chosen, raw, strict=True):
                 error = runner.status(out)["error"]
                 outcomes[k] = (f"crashed: {error}" if error is not None
                                else runner.to_result(cases[k].bundle, out, trace=True))
         return [o if o is not None else "crashed: no result" for o in outcomes]
     return batch
+
+
+#: How an outcome starts when the simulator run failed as a whole (no case's fault yet).
+HARNESS_ERROR = "harness error"
+
+
+def _keep_log(run_dir: Path, workdir: Path, name: str) -> Path:
+    """Copy a failed run's log (and job file) out of its temporary folder."""
+    import shutil
+
+    kept = workdir / "harness-errors" / name
+    kept.mkdir(parents=True, exist_ok=True)
+    for file in ("run.log", "job.json", "results.xml"):
+        if (run_dir / file).exists():
+            shutil.copy2(run_dir / file, kept / file)
+    return kept
 
 
 #: Engine name → how to run a round of cases on it.
@@ -119,4 +139,5 @@ def check_engines(names: Sequence[str]) -> None:
             runner.simulator_environment(name)
 
 
-__all__ = ["COMPILED", "ENGINES", "BatchRunner", "Outcome", "check_engines", "reference"]
+__all__ = ["COMPILED", "ENGINES", "HARNESS_ERROR", "BatchRunner", "Outcome", "check_engines",
+           "reference"]

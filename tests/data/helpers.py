@@ -47,3 +47,32 @@ def tone(freq: float, rate: int = 16000, seconds: float = 0.4, onset: float = 0.
     signal = 0.5 * np.sin(2 * np.pi * freq * t)
     signal[: int(onset * rate)] = 0
     return np.concatenate([signal, np.zeros(int(0.1 * rate))])
+
+
+def write_shd(path, samples, labels, keys=("zero", "one", "two")):
+    """``samples``: list of (times_s, units) pairs."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        times = f.create_dataset("spikes/times", (len(samples),),
+                                 dtype=h5py.vlen_dtype(np.float32))
+        units = f.create_dataset("spikes/units", (len(samples),),
+                                 dtype=h5py.vlen_dtype(np.uint16))
+        for i, (t, u) in enumerate(samples):
+            times[i] = np.asarray(t, np.float32)
+            units[i] = np.asarray(u, np.uint16)
+        f["labels"] = np.asarray(labels, np.uint16)
+        f["extra/speaker"] = np.zeros(len(labels), np.uint16)
+        f["extra/keys"] = np.array([k.encode() for k in keys])
+
+
+def write_ntidigits(path, splits):
+    """``splits``: {split: {sample_id: (timestamps_s, addresses)}}."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        for split, samples in splits.items():
+            f[f"{split}_labels"] = np.array([k.encode() for k in samples])
+            for key, (t, a) in samples.items():
+                f[f"{split}_timestamps/{key}"] = np.asarray(t, np.float64)
+                f[f"{split}_addresses/{key}"] = np.asarray(a, np.int16)

@@ -82,3 +82,22 @@ def test_event_dataset_config_cannot_encode_audio(tmp_path):
         encode_wav(path, {"timesteps": 100, "front_end": None, "encoder": {"kind": "bin"}})
     assert str(info.value) == ("config: audio: is missing: this dataset was not made from "
                                "audio (event data cannot encode a WAV file)")
+
+
+@pytest.mark.parametrize(("rate", "bits", "problem"), [
+    (0, 16, "fmt: invalid header: 1 channels, 0 Hz, 16 bits per sample"),
+    (8000, 0, "fmt: invalid header: 1 channels, 8000 Hz, 0 bits per sample"),
+    (999, 16, "fmt.sample_rate: 999 Hz is outside [1000, 384000] Hz"),
+    (4_000_000_000, 16, "fmt.sample_rate: 4000000000 Hz is outside [1000, 384000] Hz"),
+])
+def test_absurd_wav_headers_are_refused(tmp_path, rate, bits, problem):
+    """A header's rate sizes the resampling (memory and time) and its width the decoding."""
+    path = tmp_path / "x.wav"
+    path.write_bytes(wav_bytes(np.full(800, 0.1), 8000, bits=16))
+    data = bytearray(path.read_bytes())
+    data[24:28] = rate.to_bytes(4, "little")
+    data[34:36] = bits.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(ScsrError) as info:
+        read_audio(path)
+    assert str(info.value) == f"{path}: {problem}"

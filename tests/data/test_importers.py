@@ -9,24 +9,9 @@ import pytest
 from golden_model.errors import ScsrError
 from scsr.data import encode_wav, encoding_config, importers
 
-from .helpers import tone, write_wav
+from .helpers import tone, write_ntidigits, write_shd, write_wav
 
 h5py = pytest.importorskip("h5py")
-
-
-def write_shd(path, samples, labels, keys=("zero", "one", "two")):
-    """``samples``: list of (times_s, units) pairs."""
-    with h5py.File(path, "w") as f:
-        times = f.create_dataset("spikes/times", (len(samples),),
-                                 dtype=h5py.vlen_dtype(np.float32))
-        units = f.create_dataset("spikes/units", (len(samples),),
-                                 dtype=h5py.vlen_dtype(np.uint16))
-        for i, (t, u) in enumerate(samples):
-            times[i] = np.asarray(t, np.float32)
-            units[i] = np.asarray(u, np.uint16)
-        f["labels"] = np.asarray(labels, np.uint16)
-        f["extra/speaker"] = np.zeros(len(labels), np.uint16)
-        f["extra/keys"] = np.array([k.encode() for k in keys])
 
 
 def test_shd_events_are_binned_exactly(tmp_path):
@@ -77,16 +62,6 @@ def test_shd_events_that_would_vanish_are_refused(tmp_path, times, units, proble
     with pytest.raises(ScsrError) as info:
         importers.import_shd(tmp_path)
     assert str(info.value) == f"{tmp_path / 'shd_train.h5'}: spikes[1]: {problem}"
-
-
-def write_ntidigits(path, splits):
-    """``splits``: {split: {sample_id: (timestamps_s, addresses)}}."""
-    with h5py.File(path, "w") as f:
-        for split, samples in splits.items():
-            f[f"{split}_labels"] = np.array([k.encode() for k in samples])
-            for key, (t, a) in samples.items():
-                f[f"{split}_timestamps/{key}"] = np.asarray(t, np.float64)
-                f[f"{split}_addresses/{key}"] = np.asarray(a, np.int16)
 
 
 def test_ntidigits_single_digits_and_sequences(tmp_path):
@@ -175,3 +150,39 @@ def test_test_fraction_rounds_to_the_nearest_count():
     assert np.bincount(labels[test]).tolist() == [1, 1, 1, 1]  # 1.5 -> 1 (halves down)
     _, test = importers._split_indices(labels, 0.9, seed=0)
     assert np.bincount(labels[test]).tolist() == [2, 2, 2, 2]  # never a whole class
+
+
+def _claims_samples(path, count):
+    """An HDF5 file of a few kilobytes whose SHD datasets declare ``count`` samples (chunked
+    and never written, so nothing is stored)."""
+    with h5py.File(path, "w") as f:
+        for key, dtype in (("spikes/times", h5py.vlen_dtype(np.float32)),
+                           ("spikes/units", h5py.vlen_dtype(np.uint16)),
+                           ("labels", np.uint16), ("extra/speaker", np.uint16)):
+            f.create_dataset(key, (count,), dtype=dtype, chunks=(1024,), compression="gzip")
+
+
+def test_hdf5_sizes_are_checked_before_reading(tmp_path):
+    """A 4 KB file claiming 10^7 samples is refused from its declared shape, before h5py
+    reads (and numpy allocates) anything."""
+    _claims_samples(tmp_path / "shd_train.h5", 10**7)
+    assert (tmp_path / "shd_train.h5").stat().st_size < 64_000
+    with pytest.raises(ScsrError) as info:
+        importers.import_shd(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'shd_train.h5'}: labels: declares "
+                                      "10000000 samples; their 100 x 700 spikes need 651.9 GiB")
+    with h5py.File(tmp_path / "big.h5", "w") as f:
+        f.create_dataset("x", (10**12,), dtype=np.float64, chunks=(4096,), compression="gzip")
+        with pytest.raises(ScsrError, match=r"big\.h5: x: declares \(1000000000000,\) and "
+                                            r"needs 7\.3 TiB, more than the"):
+            importers._read(str(tmp_path / "big.h5"), "x", f["x"])
+
+
+def test_ntidigits_label_counts_are_checked_before_reading(tmp_path):
+    path = tmp_path / "n.hdf5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("train_labels", (10**9,), dtype="S16", chunks=(4096,),
+                         compression="gzip")
+    with pytest.raises(ScsrError, match=r"n\.hdf5: train_labels: declares 1000000000 "
+                                        r"samples; their 100 x 64 spikes need"):
+        importers.import_ntidigits(path)

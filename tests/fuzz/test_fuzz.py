@@ -157,3 +157,24 @@ def test_bounded_campaign_on_verilator(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["results"] == {"verilator: equal": 8}
     assert "0 differences" in capsys.readouterr().out
+
+
+def test_a_harness_error_is_run_again_and_reported(tmp_path):
+    """A simulator run that fails as a whole is retried once; a pass the second time is a
+    flake, listed in the report, not a finding."""
+    from scsr.fuzz.engines import HARNESS_ERROR
+
+    calls = []
+
+    def flaky(cases, workdir):
+        calls.append(len(cases))
+        if len(calls) == 1:
+            return [f"{HARNESS_ERROR}: no results (log: x)"] * len(cases)
+        return ENGINES["golden"](cases, workdir)
+
+    tally = run(Campaign(["flaky"], cases=4, round_size=4, runners={"flaky": flaky}),
+                tmp_path / "f")
+    assert calls == [4, 4] and not tally.findings
+    assert tally.harness_errors == [f"flaky, seeds 0-3: {HARNESS_ERROR}: no results (log: x)"]
+    report = json.loads((tmp_path / "f" / "report.json").read_text())
+    assert report["harness_errors"] == tally.harness_errors
