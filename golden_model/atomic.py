@@ -55,6 +55,22 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         raise
 
 
+def remove_leftovers(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete what writes of ``path`` killed half-way left beside it (``.NAME.*.part`` and
+    ``.NAME.*.old``); nothing else matches those names, and nothing reads them."""
+    path = Path(path)
+    gone = []
+    for pattern in (f".{path.name}.*.part", f".{path.name}.*.old"):
+        for leftover in path.parent.glob(pattern):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+            gone.append(leftover)
+    return gone
+
+
 def write_json(path: str | os.PathLike[str], value: object, indent: int = 2) -> None:
     """``value`` as JSON, with a final newline, written to ``path`` through
     :func:`atomic_file` (its folder is made if need be)."""

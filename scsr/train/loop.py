@@ -30,6 +30,7 @@ import torch
 from torch.nn.functional import cross_entropy
 
 from golden_model import progress
+from golden_model.atomic import remove_leftovers
 from golden_model.errors import ScsrError
 from scsr.data.store import Dataset, load_dataset
 from scsr.model import ModelConfig, NetOutput, ScsrNet, preset
@@ -206,6 +207,8 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
     if not resume and checkpoint_path.exists():
         raise ScsrError(run, "", "already holds a training run; pass --resume to continue it "
                                  "or choose another --out")
+    if ctx.main:
+        remove_leftovers(checkpoint_path)  # a checkpoint write that a kill cut short
     if config.batch % ctx.world:
         raise ScsrError("--batch", str(config.batch), f"must be a multiple of the {ctx.world} "
                                                        "processes")

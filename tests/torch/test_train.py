@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from golden_model import load_bundle, save_npz
 from scsr.data.store import load_dataset
@@ -59,6 +61,107 @@ def test_resume_continues_bit_exactly(scsr, dataset, trained, tmp_path) -> None:
     rows = [json.loads((r / "metrics.json").read_text())["epochs"] for r in (trained, run)]
     drop = lambda row: {k: v for k, v in row.items() if k != "seconds"}  # noqa: E731
     assert [drop(r) for r in rows[0]] == [drop(r) for r in rows[1]]
+
+
+def _train_and_kill(dataset: Path, run: Path, when) -> bool:
+    """Start the ``trained`` run's command in ``run`` and SIGKILL it once ``when()`` holds
+    (polled every few milliseconds); False if it finished first."""
+    import os
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "scsr", "train", str(dataset), "--out",
+                                str(run), "--epochs", "3", "--seed", "5", *SMALL],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        if when():
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.002)
+    process.wait()
+    return False
+
+
+def _finish(scsr, dataset: Path, run: Path) -> None:
+    """What a user does after a kill: resume if a checkpoint landed, else start again."""
+    if (run / "checkpoint.pt").exists():
+        done = scsr("train", "--out", run, "--resume", "--threads", "1")
+    else:
+        done = scsr("train", dataset, "--out", run, "--epochs", "3", "--seed", "5", *SMALL)
+    assert done.returncode == 0, done.stderr
+    assert not list(run.glob(".*.part")), "a half-written checkpoint was left behind"
+
+
+def _epochs_done(run: Path) -> int:
+    try:
+        return len(json.loads((run / "metrics.json").read_text())["epochs"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+KILL_POINTS = {
+    "after the first epoch": lambda run: _epochs_done(run) == 1,
+    # the last float epoch is saved; the next step switches the model to QAT
+    "at the QAT switch": lambda run: _epochs_done(run) == 2,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", [*KILL_POINTS, "during a checkpoint write"])
+def test_sigkill_anywhere_then_resume_gives_the_same_weights(scsr, dataset, trained,
+                                                             tmp_path, point) -> None:
+    """SIGKILL at a named point, then resume: final weights and optimizer state equal the
+    uninterrupted run's bit for bit. A kill inside a checkpoint write (too short to hit
+    from outside) leaves the previous checkpoint and a partial temporary file beside it,
+    since the write is temp + rename: that state is made by hand after a kill."""
+    run = tmp_path / "killed"
+    when = KILL_POINTS.get(point, KILL_POINTS["after the first epoch"])
+    assert _train_and_kill(dataset, run, lambda: when(run)), "the kill point was never reached"
+    if point == "during a checkpoint write":
+        data = (run / "checkpoint.pt").read_bytes()
+        (run / ".checkpoint.pt.x1y2z3.part").write_bytes(data[: len(data) // 2])
+    _finish(scsr, dataset, run)
+    full, resumed = load_checkpoint(trained / "checkpoint.pt"), load_checkpoint(run /
+                                                                               "checkpoint.pt")
+    for part in ("model", "optimizer"):
+        assert _flat(full[part]) == _flat(resumed[part]), part
+
+
+@pytest.mark.slow
+@settings(max_examples=3, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(delay=st.floats(0.5, 12.0))
+def test_sigkill_at_a_random_moment_then_resume_gives_the_same_weights(scsr, dataset, trained,
+                                                                       tmp_path_factory,
+                                                                       delay) -> None:
+    """The same at a random time after the start (the run takes a few seconds here)."""
+    import time
+
+    run = tmp_path_factory.mktemp("random") / "killed"
+    start = time.monotonic()
+    _train_and_kill(dataset, run, lambda: time.monotonic() - start > delay)
+    _finish(scsr, dataset, run)
+    full, resumed = load_checkpoint(trained / "checkpoint.pt"), load_checkpoint(run /
+                                                                               "checkpoint.pt")
+    for part in ("model", "optimizer"):
+        assert _flat(full[part]) == _flat(resumed[part]), part
+
+
+def _flat(state, prefix: str = "") -> dict:
+    """Nested state dicts as ``{path: bytes}``, tensors by their exact bytes."""
+    if isinstance(state, dict):
+        out = {}
+        for key, value in state.items():
+            out.update(_flat(value, f"{prefix}{key}/"))
+        return out
+    if isinstance(state, (list, tuple)):
+        return _flat(dict(enumerate(state)), prefix)
+    if isinstance(state, torch.Tensor):
+        return {prefix: (state.dtype, tuple(state.shape), state.cpu().numpy().tobytes())}
+    return {prefix: state}
 
 
 def test_a_checkpoint_older_than_a_default_resumes_as_it_was_trained(scsr, dataset,
