@@ -31,9 +31,7 @@ def simulate_rtl(bundle: Bundle, spikes: np.ndarray, trace: bool, simulator: str
     raw outputs (``cycles.<layer>``, ``status``) of the run."""
     runner.simulator_environment(simulator)
     net = NetConfig.from_bundle(bundle, lanes)
-    # Absolute: the simulator runs in its own test directory, and the job file's paths
-    # must still point at the inputs and outputs.
-    where = None if workdir is None else Path(workdir).resolve()
+    where = None if workdir is None else Path(workdir)
     with tempfile.TemporaryDirectory(prefix=f"scsr-{simulator}-", dir=where) as tmp:
         built = runner.build([net], simulator, Path(tmp) / "build", optimize=optimize)
         (out,) = runner.run(built, [spikes], Path(tmp) / "run", trace=True,

@@ -81,6 +81,7 @@ class Build:
 def build(nets: Sequence[NetConfig], simulator: str, directory: Path,
           quiet: bool = True, optimize: bool = False) -> Build:
     """Generate Verilog for ``nets`` side by side and compile it for ``simulator``."""
+    directory = Path(directory).resolve()  # see run()
     directory.mkdir(parents=True, exist_ok=True)
     bundles = []
     for k, net in enumerate(nets):
@@ -146,6 +147,9 @@ def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: boo
     takes a result beat, which stalls the nets for good (to exercise the watchdog).
     """
     simulator_environment(built.simulator)
+    # Absolute: the simulator runs in its own test directory, where the job file's paths
+    # must still point at the inputs and outputs.
+    directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     jobs = []
     for k, (net, bundle, spikes) in enumerate(zip(built.nets, built.bundles, batches,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,12 +147,14 @@ def test_bad_requests_get_one_line(tmp_path, capsys):
 @pytest.mark.cosim
 @pytest.mark.slow
 @pytest.mark.xdist_group("verilator")
-def test_bounded_campaign_on_verilator(tmp_path, capsys):
-    """The make-test sized campaign on the generated RTL: one round of eight cases."""
+def test_bounded_campaign_on_verilator(tmp_path, monkeypatch, capsys):
+    """The make-test sized campaign on the generated RTL: one round of eight cases, with a
+    relative --out (the simulator runs in its own folder; the runner must resolve paths)."""
     reason = runner.simulator_available("verilator")
     if reason is not None:
         pytest.skip(reason)
-    out = tmp_path / "fuzz"
+    monkeypatch.chdir(tmp_path)
+    out = Path("fuzz")
     assert main(["fuzz", "--cases", "8", "--round", "8", "--backends", "verilator",
                  "--seed", "500", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
