@@ -339,6 +339,9 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Load and fully validate the bundle directory at ``path``."""
     root = Path(path)
     manifest_path, arrays_path = root / MANIFEST, root / ARRAYS
+    if not root.exists():
+        raise ScsrError(root, "", "does not exist (a bundle is a directory with "
+                                  "manifest.json and arrays.npz)")
     if not root.is_dir():
         raise ScsrError(root, "", "is not a bundle directory (expected manifest.json and "
                                   "arrays.npz inside)")

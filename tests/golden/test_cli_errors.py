@@ -233,7 +233,7 @@ def test_missing_input_and_bundle_are_named(tmp_path: Path, scsr) -> None:
     out = tmp_path / "out.npz"
     result = scsr("simulate", "--bundle", tmp_path / "nope", "--input", tmp_path / "x.npz",
                   "--out", out)
-    _expect_rejected(result, f"{tmp_path / 'nope'}: is not a bundle directory", out)
+    _expect_rejected(result, f"{tmp_path / 'nope'}: does not exist", out)
     result = scsr("simulate", "--bundle", _base(tmp_path), "--input", tmp_path / "x.npz",
                   "--out", out)
     _expect_rejected(result, f"{tmp_path / 'x.npz'}: does not exist", out)
