@@ -7,15 +7,19 @@ Two rules, both measured on the 2-core machine (``docs/history.md``, "CPU speed"
 - one thread below :data:`PARALLEL_MIN` multiply-adds or neuron-steps, where a parallel
   region's thread hand-off costs more than the work on a busy machine.
 
-And one fix: numba's OpenMP layer shares libgomp with torch, and starting it can reset
-torch's thread count (:func:`keep_torch_threads`, run when this module is imported, i.e.
-before any kernel module's first kernel).
+And two fixes, run when this module is imported, i.e. before any kernel module's first
+kernel: numba's OpenMP layer shares libgomp with torch, and starting it can reset torch's
+thread count (:func:`keep_torch_threads`); and glibc's malloc is set to keep freed memory,
+without which the kernels' large arrays were page-faulted in afresh on some runs' every step
+(:func:`scsr.model.cpu_heap.keep_freed_memory`).
 """
 
 from __future__ import annotations
 
 import numba
 import torch
+
+from .cpu_heap import keep_freed_memory
 
 #: Below this much work a kernel runs on one thread.
 PARALLEL_MIN = 1 << 20
@@ -36,6 +40,7 @@ def keep_torch_threads() -> None:
 
 
 keep_torch_threads()
+keep_freed_memory()
 
 
 def use_threads(work: int, threads: int | None = None) -> int:
