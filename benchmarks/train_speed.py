@@ -21,7 +21,9 @@ loops among themselves). In the same run, on the same input and weights:
 
 On CUDA every contender runs twice, with TF32 matmuls off (fp32) and on. A missing
 snnTorch or SpikingJelly is recorded as ``null``, never guessed. Writes JSON with the
-issue's targets checked and prints one line.
+issue's targets checked and each contender's minor page faults per call, and prints one line.
+The process keeps freed memory (:mod:`scsr.model.cpu_heap`; ``SCSR_KEEP_FREED_MEMORY=0``
+for the A/B: then ``fused`` took 4,000–12,000 faults per call, changing from run to run).
 
 ``--sweep 0.05,0.1,...`` times only ``matmul`` and ``matmul_sparse`` at each input density:
 the crossover that :data:`scsr.model.spike_matmul.DENSE_ABOVE` is set from. ``--breakdown``
@@ -38,6 +40,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -47,26 +50,35 @@ import torch
 
 from golden_model.atomic import write_json
 from scsr.model import NeuronParams, fused_scan, reference_scan
+from scsr.model.cpu_heap import keep_freed_memory
 from scsr.model.scan import FLOAT, kernel_module
 from scsr.model.spike_matmul import DENSE_ABOVE, MIN_WORK, sparse_enabled, spike_matmul
 
 Step = Callable[[], None]
 
 
-def _once(step: Step, device: torch.device) -> float:
-    """Wall time (ms) of one call of ``step``."""
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _once(step: Step, device: torch.device) -> tuple[float, int]:
+    """Wall time (ms) of one call of ``step``, and the minor page faults it took (pages the
+    process got afresh from the system: ≈ 4 µs each on the 2-core machine, see
+    :mod:`scsr.model.cpu_heap`)."""
     if device.type == "cuda":
         torch.cuda.synchronize()
+    faults = _minor_faults()
     start = time.perf_counter()
     step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - start) * 1e3
+    return (time.perf_counter() - start) * 1e3, _minor_faults() - faults
 
 
-def _time_interleaved(steps: dict[str, tuple[Step | None, int]], device: torch.device
-                      ) -> dict[str, float | None]:
-    """Median wall time (ms) of each ``(step, repeats)`` after one warm-up call each.
+def _time_interleaved(steps: dict[str, tuple[Step | None, int]], device: torch.device,
+                      faults: dict[str, int | None] | None = None) -> dict[str, float | None]:
+    """Median wall time (ms) of each ``(step, repeats)`` after one warm-up call each; the
+    median minor page faults per call go into ``faults`` when given.
 
     The contenders take turns, one call each per round, so that a change in the machine's
     load (other jobs on a shared machine) hits all of them alike instead of whichever
@@ -75,12 +87,16 @@ def _time_interleaved(steps: dict[str, tuple[Step | None, int]], device: torch.d
     live = {name: step for name, (step, _) in steps.items() if step is not None}
     for step in live.values():
         step()
-    times: dict[str, list[float]] = {name: [] for name in live}
+    calls: dict[str, list[tuple[float, int]]] = {name: [] for name in live}
     for round_ in range(max((n for _, n in steps.values()), default=0)):
         for name, step in live.items():
             if round_ < steps[name][1]:
-                times[name].append(_once(step, device))
-    return {name: statistics.median(times[name]) if name in live else None for name in steps}
+                calls[name].append(_once(step, device))
+    if faults is not None:
+        faults.update({name: int(statistics.median(f for _, f in calls[name]))
+                       if name in live else None for name in steps})
+    return {name: statistics.median(t for t, _ in calls[name]) if name in live else None
+            for name in steps}
 
 
 class Layer:
@@ -149,12 +165,13 @@ class Layer:
         return step
 
 
-def _run_all(layer: Layer, repeats: int, loop_repeats: int) -> dict[str, float | None]:
-    """Each contender's median; the fast ones take turns among themselves and the slow
-    Python loops among themselves. Interleaved with a loop, a fast call started after a
-    couple of hundred milliseconds in which the loop kept the GPU nearly idle; on an H100
-    that alone made a TF32 call 0.6–0.8 ms slower for ``fused`` and 0.3 ms for ``matmul``
-    (``docs/results.md``, "How the figures are measured")."""
+def _run_all(layer: Layer, repeats: int, loop_repeats: int,
+             faults: dict[str, int | None] | None = None) -> dict[str, float | None]:
+    """Each contender's median (its page faults per call into ``faults``); the fast ones take
+    turns among themselves and the slow Python loops among themselves. Interleaved with a
+    loop, a fast call started after a couple of hundred milliseconds in which the loop kept
+    the GPU nearly idle; on an H100 that alone made a TF32 call 0.6–0.8 ms slower for
+    ``fused`` and 0.3 ms for ``matmul`` (``docs/results.md``, "How the figures are measured")."""
     cpu = layer.device.type == "cpu"
     fast: dict[str, tuple[Step | None, int]] = {
         "fused": (layer.ours(fused_scan), repeats),
@@ -167,7 +184,8 @@ def _run_all(layer: Layer, repeats: int, loop_repeats: int) -> dict[str, float |
         "snntorch": (layer.snntorch(), loop_repeats),
         "per_step": (layer.ours(reference_scan), loop_repeats),
     }
-    return {**_time_interleaved(fast, layer.device), **_time_interleaved(loops, layer.device)}
+    return {**_time_interleaved(fast, layer.device, faults),
+            **_time_interleaved(loops, layer.device, faults)}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -227,6 +245,7 @@ def main() -> None:
         "shape": {"batch": args.batch, "steps": args.steps, "size": size},
         "repeats": args.repeats, "loop_repeats": args.loop_repeats,
         "load_average_before": os.getloadavg(),
+        "keep_freed_memory": keep_freed_memory(),
         "sparse_matmul": {"enabled": sparse_enabled(), "dense_above": DENSE_ABOVE,
                           "min_work": MIN_WORK},
     }
@@ -241,8 +260,9 @@ def main() -> None:
         runs: dict[str, Any] = {}
         for precision in precisions:
             torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-            ms = _run_all(layer, args.repeats, args.loop_repeats)
-            runs[precision] = {"ms": ms, "targets": _targets(device, ms)}
+            faults: dict[str, int | None] = {}
+            ms = _run_all(layer, args.repeats, args.loop_repeats, faults)
+            runs[precision] = {"ms": ms, "faults": faults, "targets": _targets(device, ms)}
         record["runs"] = runs
         line = _summary(runs)
         if args.breakdown:
@@ -327,7 +347,9 @@ def _summary(runs: dict[str, Any]) -> str:
                           for k, v in run["ms"].items())
         verdict = ", ".join(f"{k} {'n/a' if t['pass'] is None else 'PASS' if t['pass'] else 'FAIL'}"
                             for k, t in run["targets"].items())
-        parts.append(f"[{precision}] {times} ms; {verdict}")
+        faults = ", ".join(f"{k} {v}" for k, v in run.get("faults", {}).items()
+                           if v is not None and k.startswith("fused"))
+        parts.append(f"[{precision}] {times} ms; page faults/call {faults}; {verdict}")
     return " | ".join(parts)
 
 if __name__ == "__main__":

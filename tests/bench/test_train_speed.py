@@ -27,12 +27,15 @@ def test_fast_contenders_and_python_loops_are_timed_in_separate_groups(monkeypat
     groups = []
     real = train_speed._time_interleaved
 
-    def spy(steps, device):
+    def spy(steps, device, faults=None):
         groups.append(sorted(steps))
-        return real(steps, device)
+        return real(steps, device, faults)
 
     monkeypatch.setattr(train_speed, "_time_interleaved", spy)
-    ms = train_speed._run_all(layer, repeats=1, loop_repeats=1)
+    faults: dict = {}
+    ms = train_speed._run_all(layer, repeats=1, loop_repeats=1, faults=faults)
+    assert set(faults) == set(ms)  # page faults per call, counted for every contender
+    assert all(f is None or f >= 0 for f in faults.values())
     assert groups == [sorted(["fused", "fused_dense", "matmul", "matmul_sparse", "spikingjelly"]),
                       ["per_step", "snntorch"]]
     assert ms["fused"] > 0 and ms["per_step"] > 0
