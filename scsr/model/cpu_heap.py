@@ -9,7 +9,8 @@ it does depends on the order of earlier allocations and frees, so it changes fro
 to the next: ``benchmarks/train_speed.py`` counted 4,000, 8,000 or 12,000 minor page faults
 per ``fused`` step in different runs (its ``faults`` record), each ≈ 4 µs on this 2-core KVM
 machine (one 16 MiB array: 15–20 ms, against 1.5–2 ms to rewrite it), up to 50 ms on a
-step that takes 50–80 ms without them. With freed memory kept it is 0 in every run.
+step that takes 50–80 ms without them. With freed memory kept: 0 per step in 11 of 14 runs,
+4,000 (one array) in the other 3, where the heap still grew from fragments.
 
 :func:`keep_freed_memory` (run by :mod:`scsr.model.numba_threads`, i.e. when a CPU kernel
 module is first imported) tells glibc to serve every size from its heap (``M_MMAP_MAX = 0``)
