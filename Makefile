@@ -51,10 +51,10 @@ flow-quick: setup
 
 bench: setup
 	@mkdir -p build/bench
-	$(BIN)/python benchmarks/golden_speed.py --out build/bench/golden_speed.json
-	$(BIN)/python benchmarks/torch_int_speed.py --out build/bench/torch_int_speed.json
-	$(BIN)/python benchmarks/train_speed.py --out build/bench/train_speed.json
-	$(BIN)/python benchmarks/rtl_cycles.py --bundle models/digits-8k --samples 2 \
+	$(BIN)/python -m benchmarks.golden_speed --out build/bench/golden_speed.json
+	$(BIN)/python -m benchmarks.torch_int_speed --out build/bench/torch_int_speed.json
+	$(BIN)/python -m benchmarks.train_speed --out build/bench/train_speed.json
+	$(BIN)/python -m benchmarks.rtl_cycles --bundle models/digits-8k --samples 2 \
 		--out build/bench/rtl_cycles.json
 
 clean:

@@ -32,7 +32,7 @@ Writes ``OUT/ablation.json`` (every run, sweep, picks, summary) and ``OUT/ablati
 run directories, bundles, job files and one log per run go to ``WORK/runs``, ``WORK/jobs``
 and ``WORK/logs`` (``--work``, default OUT); prints one line per run and a summary.
 
-    python benchmarks/ablation.py build/data/letters-sd.npz build/data/letters-si.npz \\
+    python -m benchmarks.ablation build/data/letters-sd.npz build/data/letters-si.npz \\
         --out build/ablation --seeds 0,1,2 --epochs 8 --hidden 128,128 --jobs 16 \\
         --deadline 400 --candidate "lr=0.02" --candidate "lr=0.05 shift=4"
 """
@@ -54,11 +54,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from scsr.cli.argtypes import setting
+from scsr.model.presets import PRESETS, variant_name
 
-from scsr.cli.argtypes import setting  # noqa: E402
-from scsr.model.presets import PRESETS, variant_name  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 #: The paper's five variants, run by default; ``--variants`` may name any preset with or
 #: without BIP (e.g. ``rsnn+bip``, the dense RSNN with trained intrinsic parameters).
@@ -205,8 +204,9 @@ class Scheduler:
         env = {**os.environ, **{k: str(self.threads) for k in (
             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
         log = open(self.out / "logs" / f"{job['name']}.log", "ab")  # noqa: SIM115
-        return subprocess.Popen([sys.executable, __file__, "--worker", str(job_file)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        return subprocess.Popen([sys.executable, "-m", "benchmarks.ablation", "--worker",
+                                 str(job_file)], stdout=log, stderr=subprocess.STDOUT,
+                                env=env, cwd=ROOT)
 
     def run(self, jobs: list[dict[str, Any]], deadline: float, kill_at: float) -> None:
         """Run ``jobs`` in order; report each finished, failed, skipped or cut-off job."""

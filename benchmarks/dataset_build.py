@@ -1,7 +1,7 @@
 """Benchmark: wall time of the default ``letters`` build (2 workers, fresh cache) and of a
 cached rebuild. Writes JSON and prints one line.
 
-    .venv/bin/python benchmarks/dataset_build.py --out build/bench/dataset_build.json
+    .venv/bin/python -m benchmarks.dataset_build --out build/bench/dataset_build.json
 """
 
 from __future__ import annotations

@@ -13,18 +13,14 @@ import argparse
 import platform
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.golden.naive, the deliberately naive reference
-
-from golden_model import FixedPoint, simulate  # noqa: E402
-from golden_model.atomic import write_json  # noqa: E402
-from golden_model.random_bundle import RandomSpec, random_bundle  # noqa: E402
-from tests.golden.naive import naive_simulate  # noqa: E402
+from golden_model import FixedPoint, simulate
+from golden_model.atomic import write_json
+from golden_model.naive import naive_simulate
+from golden_model.random_bundle import RandomSpec, random_bundle
 
 
 def best_rate(run: Any, samples: int, repeats: int) -> float:

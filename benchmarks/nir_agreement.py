@@ -10,7 +10,7 @@ flag in snnTorch 1.0.0: its reset assignment goes to a local variable, so its re
 always delayed), and a third time with the immediate reset that flag documents applied to
 the ``RSynaptic`` layer too: §4's timing. Writes JSON and prints one summary line.
 
-    python benchmarks/nir_agreement.py --out /tmp/nir_agreement.json
+    python -m benchmarks.nir_agreement --out /tmp/nir_agreement.json
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ The figures in ``docs/history.md`` (84.4 % fixed point with one scale per layer,
 the stretch) came from a digits run trained 12 epochs in float (``--set qat_epochs=0 --set
 intrinsic_lr=1.0``):
 
-    .venv/bin/python benchmarks/quantiser.py RUN DATA.npz --out build/bench/quantiser.json
+    .venv/bin/python -m benchmarks.quantiser RUN DATA.npz --out build/bench/quantiser.json
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from golden_model.atomic import write_json
 

@@ -16,7 +16,7 @@ Datasets must hold features (``scsr dataset build ... --features``). Seeded; CPU
 ``--gru-input spikes`` feeds the GRU the dataset's spike trains instead of the frames (no
 features needed with ``--only gru``): how much of the SNN's gap to the GRU is its input code.
 
-    .venv/bin/python benchmarks/reference_models.py build/data/letters-sd-features.npz ... \
+    .venv/bin/python -m benchmarks.reference_models build/data/letters-sd-features.npz ... \
         --out build/bench/reference_models.json
 """
 

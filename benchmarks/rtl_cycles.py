@@ -8,7 +8,7 @@ JSON says), checks every output bit against the golden model, and writes a JSON 
 plus one summary line. Target: cycles <= 1.10 x (E_in + 1) * ceil(N/P) + 8 per
 layer-timestep.
 
-usage: python benchmarks/rtl_cycles.py [--bundle DIR] [--input IN.npz | --dataset DS.npz]
+usage: python -m benchmarks.rtl_cycles [--bundle DIR] [--input IN.npz | --dataset DS.npz]
                                         [--lanes P] [--samples N] --out OUT.json
 
 ``--dataset`` takes a dataset file as ``scsr dataset`` writes it (e.g.
@@ -21,11 +21,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from golden_model import FixedPoint, load_bundle, load_spikes, simulate
 from golden_model.atomic import atomic_file

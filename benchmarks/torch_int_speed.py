@@ -7,7 +7,7 @@ one); each is timed as the best of ``--repeats`` runs, and their outputs are com
 (counts must be identical). ``--device cuda`` adds the torch path on the GPU.
 Writes JSON and prints one summary line::
 
-    .venv/bin/python benchmarks/torch_int_speed.py --out build/bench/torch_int_speed.json
+    .venv/bin/python -m benchmarks.torch_int_speed --out build/bench/torch_int_speed.json
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ adds where the time of ``fused`` goes (torch profiler, self time per op and step
 ``--kernels`` adds the scan kernels alone (forward, backward) against a plain copy of one
 ``T × B × N`` array, the memory-bandwidth floor of kernels that stream such arrays.
 
-usage: python benchmarks/train_speed.py [--device cpu|cuda] [--size N] [--threads N]
+usage: python -m benchmarks.train_speed [--device cpu|cuda] [--size N] [--threads N]
        [--density D] [--sweep D,...] [--breakdown] [--kernels] [--out JSON]
 """
 

@@ -33,7 +33,7 @@ timeout 240 "$PY" -m pytest -q -p no:cacheprovider tests/torch/test_scan.py -rs 
     | tee "$OUT/cuda_tests.txt" | tail -5
 
 step "train_speed on CUDA"
-timeout 240 "$PY" benchmarks/train_speed.py --device cuda --kernels --out "$OUT/train_speed_cuda.json" 2>&1 \
+timeout 240 "$PY" -m benchmarks.train_speed --device cuda --kernels --out "$OUT/train_speed_cuda.json" 2>&1 \
     | grep -v "Triton not available" | tail -3
 
 for data in "$@"; do

@@ -85,7 +85,7 @@ trap pack EXIT
 
 echo "== 1. plan (CUDA check, step timings, epochs) — $(left)s left"
 # The ablation gets what is left after the plan, less 25 s for packing and margin.
-timeout 120 "$PY" tools/gpu_letters_plan.py "${DATA[0]}" --seconds $(( $(left) - 25 - 45 )) \
+timeout 120 "$PY" -m tools.gpu_letters_plan "${DATA[0]}" --seconds $(( $(left) - 25 - 45 )) \
   --jobs "$JOBS" --hidden "$HIDDEN" --batch "$BATCH" --variants "$VARIANTS" \
   --seeds "$(echo "$SEEDS" | tr ',' '\n' | wc -l)" \
   --out "$OUT/plan.json" || echo "plan failed (rc $?): falling back to CPU defaults"
@@ -107,7 +107,7 @@ echo "== 2. sweep + ablation: epochs $EPOCHS (sweep $SWEEP_EPOCHS), device $DEVI
      "${DEADLINE}s, cut at ${SECONDS_LEFT}s — $(left)s left"
 cand=()
 for c in "${CANDIDATES[@]}"; do cand+=(--candidate "$c"); done
-timeout -k 5 $(( SECONDS_LEFT + 15 )) "$PY" benchmarks/ablation.py "${DATA[@]}" \
+timeout -k 5 $(( SECONDS_LEFT + 15 )) "$PY" -m benchmarks.ablation "${DATA[@]}" \
   --out "$OUT" --work "$WORK" --seeds "$SEEDS" --epochs "$EPOCHS" --hidden "$HIDDEN" \
   --variants "$VARIANTS" \
   --set batch="$BATCH" --jobs "$JOBS" --threads 1 --device "$DEVICE" --cuda-jobs "$CUDA_JOBS" \

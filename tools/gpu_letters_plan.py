@@ -13,7 +13,7 @@
 
 Prints and writes ``PLAN.json``: the timings and the options for ``benchmarks/ablation.py``.
 
-    python tools/gpu_letters_plan.py build/data/letters-sd.npz --seconds 400 --jobs 16 \\
+    python -m tools.gpu_letters_plan build/data/letters-sd.npz --seconds 400 --jobs 16 \\
         --out build/gpu/plan.json
 """
 
@@ -27,8 +27,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 NEEDED = ("numpy", "torch", "numba", "tqdm", "matplotlib", "scipy")
 

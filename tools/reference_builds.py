@@ -1,6 +1,6 @@
 """Reference builds of the default model for both boards, and their table in docs/hardware.md.
 
-    .venv/bin/python tools/reference_builds.py [--only NAME ...] [--samples N]
+    .venv/bin/python -m tools.reference_builds [--only NAME ...] [--samples N]
 
 takes the trained default model ``models/digits-8k``, runs ``scsr synth`` for each
 entry of :data:`BUILDS` into ``bitstreams/<name>/`` (reports are committed; bitstreams are
@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from golden_model import load_bundle
 
-from golden_model import load_bundle  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 #: The trained default digits model: 32 channels -> 48 -> 48 -> 10, skips, 8/16/8 bits.
 DEFAULT_MODEL = ROOT / "models" / "digits-8k"

@@ -11,7 +11,7 @@ and records the encoder in the config: a build spikes exactly these frames, so t
 result equals a fresh build with ``--encoder`` (tested), without an hour of espeak-ng. The
 letters sets in ``build/data`` were built with BSA before ``rate`` became the default.
 
-    .venv/bin/python tools/strip_features.py build/data/letters-sd-features.npz \
+    .venv/bin/python -m tools.strip_features build/data/letters-sd-features.npz \
         build/data/letters-sd.npz --encoder rate
 """
 
@@ -21,9 +21,6 @@ import argparse
 import dataclasses
 import os
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def strip(source: str | os.PathLike[str], target: str | os.PathLike[str],

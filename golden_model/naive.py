@@ -1,14 +1,18 @@
-"""A deliberately naive scalar reading of design §4, kept only to check the golden model.
+"""A deliberately naive scalar reading of design §4: the golden model's own check.
 
 It re-states the rules on purpose (the one allowed second copy, style guide C.2): plain
-Python integers, one neuron and one synapse at a time, timestep-major, no numpy tricks.
+Python integers, one neuron and one synapse at a time, timestep-major, no numpy tricks, so
+that it can be read against §4 line by line and shares no code (and no bug) with
+:mod:`golden_model.simulate`. It is thousands of times slower; the property tests compare
+the two on random bundles and ``benchmarks/golden_speed.py`` measures the gap. It lives in
+the package, not under ``tests/``, so that benchmarks and outside checkers can use it too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from golden_model import Bundle
+from .bundle import Bundle
 
 
 def naive_simulate(bundle: Bundle, x: np.ndarray) -> dict[str, np.ndarray]:
