@@ -38,6 +38,7 @@ from scsr.model import ModelConfig, NetOutput, ScsrNet, preset
 from . import ddp
 from .checkpoint import NAME, load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .metrics import FILES as RUN_FILES
 from .metrics import plot_curves, write_metrics
 
 EVAL_BATCH = 128
@@ -207,8 +208,9 @@ def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
     if not resume and checkpoint_path.exists():
         raise ScsrError(run, "", "already holds a training run; pass --resume to continue it "
                                  "or choose another --out")
-    if ctx.main:
-        remove_leftovers(checkpoint_path)  # a checkpoint write that a kill cut short
+    if ctx.main:  # what writes that a kill cut short left behind
+        for name in (NAME, *RUN_FILES):
+            remove_leftovers(run / name)
     if config.batch % ctx.world:
         raise ScsrError("--batch", str(config.batch), f"must be a multiple of the {ctx.world} "
                                                        "processes")

@@ -11,6 +11,9 @@ from typing import Any
 
 from golden_model.atomic import atomic_file
 
+#: The files besides the checkpoint that every epoch rewrites in a run directory.
+FILES = ("metrics.json", "metrics.csv", "curve.png")
+
 COLUMNS = ("epoch", "mode", "train_loss", "train_accuracy", "test_accuracy_float",
            "test_accuracy_fixed", "lr", "seconds", "skipped_updates")
 

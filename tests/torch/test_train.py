@@ -92,7 +92,7 @@ def _finish(scsr, dataset: Path, run: Path) -> None:
     else:
         done = scsr("train", dataset, "--out", run, "--epochs", "3", "--seed", "5", *SMALL)
     assert done.returncode == 0, done.stderr
-    assert not list(run.glob(".*.part")), "a half-written checkpoint was left behind"
+    assert not list(run.glob(".*.part")), "a half-written run file was left behind"
 
 
 def _epochs_done(run: Path) -> int:
@@ -123,6 +123,7 @@ def test_sigkill_anywhere_then_resume_gives_the_same_weights(scsr, dataset, trai
     if point == "during a checkpoint write":
         data = (run / "checkpoint.pt").read_bytes()
         (run / ".checkpoint.pt.x1y2z3.part").write_bytes(data[: len(data) // 2])
+        (run / ".metrics.csv.x1y2z3.part").write_bytes(b"epoch,mo")  # the same for metrics
     _finish(scsr, dataset, run)
     full, resumed = load_checkpoint(trained / "checkpoint.pt"), load_checkpoint(run /
                                                                                "checkpoint.pt")
