@@ -76,3 +76,15 @@ def write_ntidigits(path, splits):
             for key, (t, a) in samples.items():
                 f[f"{split}_timestamps/{key}"] = np.asarray(t, np.float64)
                 f[f"{split}_addresses/{key}"] = np.asarray(a, np.int16)
+
+
+def write_shd_claiming(path, count):
+    """An HDF5 file of a few kilobytes whose SHD datasets declare ``count`` samples (chunked
+    and never written, so nothing is stored)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        for key, dtype in (("spikes/times", h5py.vlen_dtype(np.float32)),
+                           ("spikes/units", h5py.vlen_dtype(np.uint16)),
+                           ("labels", np.uint16), ("extra/speaker", np.uint16)):
+            f.create_dataset(key, (count,), dtype=dtype, chunks=(1024,), compression="gzip")

@@ -9,7 +9,7 @@ import pytest
 from golden_model.errors import ScsrError
 from scsr.data import encode_wav, encoding_config, importers
 
-from .helpers import tone, write_ntidigits, write_shd, write_wav
+from .helpers import tone, write_ntidigits, write_shd, write_shd_claiming, write_wav
 
 h5py = pytest.importorskip("h5py")
 
@@ -152,20 +152,10 @@ def test_test_fraction_rounds_to_the_nearest_count():
     assert np.bincount(labels[test]).tolist() == [2, 2, 2, 2]  # never a whole class
 
 
-def _claims_samples(path, count):
-    """An HDF5 file of a few kilobytes whose SHD datasets declare ``count`` samples (chunked
-    and never written, so nothing is stored)."""
-    with h5py.File(path, "w") as f:
-        for key, dtype in (("spikes/times", h5py.vlen_dtype(np.float32)),
-                           ("spikes/units", h5py.vlen_dtype(np.uint16)),
-                           ("labels", np.uint16), ("extra/speaker", np.uint16)):
-            f.create_dataset(key, (count,), dtype=dtype, chunks=(1024,), compression="gzip")
-
-
 def test_hdf5_sizes_are_checked_before_reading(tmp_path):
     """A 4 KB file claiming 10^7 samples is refused from its declared shape, before h5py
     reads (and numpy allocates) anything."""
-    _claims_samples(tmp_path / "shd_train.h5", 10**7)
+    write_shd_claiming(tmp_path / "shd_train.h5", 10**7)
     assert (tmp_path / "shd_train.h5").stat().st_size < 64_000
     with pytest.raises(ScsrError) as info:
         importers.import_shd(tmp_path)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from golden_model import Bundle, FixedPoint, Layer, Projection
 from golden_model.bundle import check_arrays
+from golden_model.npzio import npz_bytes
 
 
 def make_bundle(
@@ -40,3 +45,22 @@ def make_bundle(
 def spikes(*rows: Sequence[Sequence[int]]) -> np.ndarray:
     """A batch of one sample: rows are timesteps, columns channels."""
     return np.asarray([rows], dtype=np.uint8)
+
+
+def edit_manifest(root: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change a saved bundle's manifest.json in place."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    change(manifest)
+    (root / "manifest.json").write_text(json.dumps(manifest))
+
+
+def edit_arrays(root: Path, change: Callable[[dict[str, np.ndarray]], None],
+                raw: bytes | None = None) -> None:
+    """Change a saved bundle's arrays.npz (or replace it by ``raw``) and re-hash it, so only
+    the array problem is left."""
+    with np.load(root / "arrays.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    data = raw if raw is not None else npz_bytes(arrays)
+    (root / "arrays.npz").write_bytes(data)
+    edit_manifest(root, lambda m: m.update(arrays_sha256=hashlib.sha256(data).hexdigest()))

@@ -7,7 +7,6 @@ Each case corrupts one thing, runs ``scsr simulate`` as a subprocess and expects
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ import numpy as np
 import pytest
 
 from golden_model import save_bundle
-from golden_model.npzio import npz_bytes
-from tests.golden.helpers import make_bundle
+from tests.golden.helpers import edit_arrays, edit_manifest, make_bundle
 
 Manifest = dict[str, Any]
 
@@ -33,23 +31,11 @@ def _base(tmp_path: Path) -> Path:
 
 
 def _edit_manifest(change: Callable[[Manifest], None]) -> Callable[[Path], None]:
-    def apply(root: Path) -> None:
-        manifest = json.loads((root / "manifest.json").read_text())
-        change(manifest)
-        (root / "manifest.json").write_text(json.dumps(manifest))
-    return apply
+    return lambda root: edit_manifest(root, change)
 
 
 def _edit_arrays(change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
-    """Change arrays.npz and re-hash it, so only the array problem is left."""
-    def apply(root: Path) -> None:
-        with np.load(root / "arrays.npz") as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        change(arrays)
-        data = npz_bytes(arrays)
-        (root / "arrays.npz").write_bytes(data)
-        _edit_manifest(lambda m: m.update(arrays_sha256=hashlib.sha256(data).hexdigest()))(root)
-    return apply
+    return lambda root: edit_arrays(root, change)
 
 
 def _set(path: str, value: Any) -> Callable[[Manifest], None]:
