@@ -31,8 +31,7 @@ def simulate_rtl(bundle: Bundle, spikes: np.ndarray, trace: bool, simulator: str
     raw outputs (``cycles.<layer>``, ``status``) of the run."""
     runner.simulator_environment(simulator)
     net = NetConfig.from_bundle(bundle, lanes)
-    where = None if workdir is None else Path(workdir)
-    with tempfile.TemporaryDirectory(prefix=f"scsr-{simulator}-", dir=where) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"scsr-{simulator}-", dir=workdir) as tmp:
         built = runner.build([net], simulator, Path(tmp) / "build", optimize=optimize)
         (out,) = runner.run(built, [spikes], Path(tmp) / "run", trace=True,
                             stall_seed=stall_seed)

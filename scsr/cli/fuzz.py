@@ -63,11 +63,10 @@ def run(args: argparse.Namespace) -> int:
         raise ScsrError("--backends", "", "name at least one engine")
     check_engines(engines)
     out = Path(args.out)
-    if args.force and out.is_dir():
-        shutil.rmtree(out)
-    check_replaceable(out, fuzz.REPORT_FORMAT)
+    if not args.force:
+        check_replaceable(out, fuzz.REPORT_FORMAT)
     if out.is_dir():
-        shutil.rmtree(out)  # an earlier fuzz report: this run replaces it
+        shutil.rmtree(out)  # an earlier fuzz report (or, with --force, anything): replaced
     plan = fuzz.Campaign(engines, args.seed, args.minutes, args.cases, args.round_size,
                          60 * args.shrink_minutes)
     tally = fuzz.run(plan, out)

@@ -220,11 +220,11 @@ def _read_shd_file(where: str, timesteps: int, dt_ms: float, pool: int
     """SHD layout: ``spikes/times`` and ``spikes/units`` (one ragged array per sample, times
     in seconds, units 0-699), ``labels``, ``extra/speaker``, optional ``extra/keys``."""
     with _h5(where) as h5:
-        declared = _dataset(h5, where, "labels").shape
-        _check_spike_array(where, "labels", int(np.prod(declared)), timesteps, 700 // pool)
+        labels_node = _dataset(h5, where, "labels")
+        _check_spike_array(where, "labels", labels_node.size, timesteps, 700 // pool)
         times = _read(where, "spikes/times", _dataset(h5, where, "spikes/times"))
         units = _read(where, "spikes/units", _dataset(h5, where, "spikes/units"))
-        labels = _read(where, "labels", _dataset(h5, where, "labels")).astype(np.int64)
+        labels = _read(where, "labels", labels_node).astype(np.int64)
         speakers = _read(where, "extra/speaker", _dataset(h5, where, "extra/speaker"))
         keys = None
         if "extra/keys" in h5:
@@ -286,8 +286,7 @@ def import_ntidigits(path: str | os.PathLike[str], *, timesteps: int = 100,
     with _h5(where) as h5:
         for split in ("train", "test"):
             labels = _dataset(h5, where, f"{split}_labels")
-            _check_spike_array(where, f"{split}_labels", int(np.prod(labels.shape)),
-                               timesteps, 64)
+            _check_spike_array(where, f"{split}_labels", labels.size, timesteps, 64)
             ids = [x.decode() if isinstance(x, bytes) else str(x) for x in
                    _read(where, f"{split}_labels", labels)]
             stamps = _dataset(h5, where, f"{split}_timestamps")

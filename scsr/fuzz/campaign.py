@@ -56,7 +56,7 @@ class Tally:
     rounds: int = 0
     results: Counter = field(default_factory=Counter)
     kinds: Counter = field(default_factory=Counter)
-    widths: Counter = field(default_factory=Counter)
+    widths: set[tuple[int, int, int]] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
     harness_errors: list[str] = field(default_factory=list)
 
@@ -115,7 +115,7 @@ def _round(plan: Campaign, batch: list[Case], out: Path, tally: Tally,
     for case in batch:
         tally.kinds.update(projection_kinds(case.bundle))
         fp = case.bundle.fixed_point
-        tally.widths[f"{fp.weight_bits},{fp.state_bits},{fp.decay_bits}"] += 1
+        tally.widths.add((fp.weight_bits, fp.state_bits, fp.decay_bits))
     for engine in plan.engines:
         runner = plan.runners[engine]
         outcomes = runner(batch, out)

@@ -11,6 +11,7 @@ layer, delay-1 input). Everything is drawn from one seed, so a case is named by 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -141,9 +142,8 @@ def draw_bundle(rng: np.random.Generator) -> Bundle:
 
 def rebuild(bundle: Bundle, arrays: dict[str, np.ndarray], **changes: object) -> Bundle:
     """``bundle`` with ``changes`` to its fields and ``arrays`` checked against them (§5)."""
-    fields = {**bundle.__dict__, **changes, "arrays": {}}
-    shell = Bundle(**fields)
-    return Bundle(**{**fields, "arrays": check_arrays(shell, arrays, "<fuzz case>")})
+    shell = dataclasses.replace(bundle, **changes, arrays={})
+    return dataclasses.replace(shell, arrays=check_arrays(shell, arrays, "<fuzz case>"))
 
 
 def draw_spikes(rng: np.random.Generator, channels: int) -> np.ndarray:

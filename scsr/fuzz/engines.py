@@ -44,14 +44,13 @@ def _guarded(run: Callable[[Case], SimResult], case: Case) -> Outcome:
         return f"crashed: {type(exc).__name__}: {exc}"
 
 
-def _golden(case: Case) -> SimResult:
-    return simulate(case.bundle, case.spikes, trace=True)
+def _backend(name: str) -> Callable[[Case], SimResult]:
+    """One of ``scsr simulate``'s backends (``scsr.backends``), on a case."""
+    def run(case: Case) -> SimResult:
+        from scsr.backends import get_backend
 
-
-def _torch(case: Case) -> SimResult:
-    from scsr.torch_int import simulate as simulate_int
-
-    return simulate_int(case.bundle, case.spikes, trace=True)
+        return get_backend(name)(case.bundle, case.spikes, True)
+    return run
 
 
 def _pysim(case: Case) -> SimResult:
@@ -116,8 +115,8 @@ def _keep_log(run_dir: Path, workdir: Path, name: str) -> Path:
 
 #: Engine name → how to run a round of cases on it.
 ENGINES: dict[str, BatchRunner] = {
-    "golden": _each(_golden),
-    "torch": _each(_torch),
+    "golden": _each(_backend("golden")),
+    "torch": _each(_backend("torch")),
     "pysim": _each(_pysim),
     "icarus": _hdl("icarus"),
     "verilator": _hdl("verilator"),
