@@ -194,32 +194,66 @@ class _Checker:
 def parse_manifest(text: str | bytes, where: str) -> tuple[Bundle, str]:
     """Validate a manifest's text; return a :class:`Bundle` without arrays and the hash."""
     check = _Checker(where)
+    top = check.object(_load_json(text, where), "", _TOP_KEYS)
+    _check_header(check, top)
+    fixed_point = _parse_fixed_point(check, top["fixed_point"])
+    inp = check.object(top["input"], "input", ("channels", "timesteps"))
+    channels = check.integer(inp["channels"], "input.channels", 1)
+    timesteps = check.integer(inp["timesteps"], "input.timesteps", 1)
+    layers = _parse_layers(check, top["layers"])
+    projections = _parse_projections(check, top["projections"], layers)
+    classes = _parse_classes(check, top["classes"], layers[-1])
+    digest = check.string(top["arrays_sha256"], "arrays_sha256")
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        check.fail("arrays_sha256", "must be 64 lowercase hex digits")
+    if not isinstance(top["provenance"], dict):
+        check.fail("provenance", f"must be a JSON object, not {_describe(top['provenance'])}")
+
+    bundle = Bundle(
+        fixed_point=fixed_point,
+        channels=channels,
+        timesteps=timesteps,
+        layers=layers,
+        projections=projections,
+        classes=classes,
+        arrays={},
+        provenance=top["provenance"],
+    )
+    return bundle, digest
+
+
+def _load_json(text: str | bytes, where: str) -> Any:
+    """The manifest's JSON value; duplicate keys and bad JSON are a :class:`ScsrError`."""
     try:
-        raw = json.loads(text, object_pairs_hook=_reject_duplicates)
+        return json.loads(text, object_pairs_hook=_reject_duplicates)
     except _DuplicateKey as exc:
         raise ScsrError(where, str(exc), "duplicate JSON object key") from None
     except (ValueError, RecursionError) as exc:  # bad syntax or encoding, 4300+ digits, deep
         raise ScsrError(where, "", f"is not valid JSON ({exc})") from None
 
-    top = check.object(raw, "", _TOP_KEYS)
+
+def _check_header(check: _Checker, top: dict[str, Any]) -> None:
+    """``format`` and ``version`` must name this format and the version this tool reads."""
     if top["format"] != FORMAT:
         check.fail("format", f"must be {json.dumps(FORMAT)}, not {_describe(top['format'])}")
     if not _is_int(top["version"]) or top["version"] != VERSION:
         check.fail("version", f"{_describe(top['version'])} is not supported (this tool reads "
                               f"version {VERSION})")
 
-    fixed = check.object(top["fixed_point"], "fixed_point", tuple(_BIT_RANGES))
+
+def _parse_fixed_point(check: _Checker, value: Any) -> FixedPoint:
+    """The ``fixed_point`` object: the three widths, each within its §4 range."""
+    fixed = check.object(value, "fixed_point", tuple(_BIT_RANGES))
     widths = {
         key: check.integer(fixed[key], f"fixed_point.{key}", *_BIT_RANGES[key])
         for key in _BIT_RANGES
     }
-    fixed_point = FixedPoint(**widths)
+    return FixedPoint(**widths)
 
-    inp = check.object(top["input"], "input", ("channels", "timesteps"))
-    channels = check.integer(inp["channels"], "input.channels", 1)
-    timesteps = check.integer(inp["timesteps"], "input.timesteps", 1)
 
-    layers_raw = check.array(top["layers"], "layers")
+def _parse_layers(check: _Checker, value: Any) -> tuple[Layer, ...]:
+    """The ``layers`` array: at least one, names valid, unique and not ``input``."""
+    layers_raw = check.array(value, "layers")
     if not layers_raw:
         check.fail("layers", "must hold at least one layer")
     layers: list[Layer] = []
@@ -236,13 +270,18 @@ def parse_manifest(text: str | bytes, where: str) -> tuple[Bundle, str]:
             check.fail(f"layers[{k}].name", f"{json.dumps(name)} is used by an earlier layer")
         names.add(name)
         layers.append(Layer(name, check.integer(obj["size"], f"layers[{k}].size", 1)))
-    order = {layer.name: index for index, layer in enumerate(layers)} | {INPUT: -1}
+    return tuple(layers)
 
+
+def _parse_projections(check: _Checker, value: Any,
+                       layers: tuple[Layer, ...]) -> tuple[Projection, ...]:
+    """The ``projections`` array: known ends, no delay-0 cycle, unique triples and arrays."""
+    order = {layer.name: index for index, layer in enumerate(layers)} | {INPUT: -1}
     projections: list[Projection] = []
     triples: set[tuple[str, str, int]] = set()
     weight_keys: set[str] = set()
     layer_keys = {f"{layer.name}.{kind}" for layer in layers for kind in LAYER_PARAMS}
-    for k, item in enumerate(check.array(top["projections"], "projections")):
+    for k, item in enumerate(check.array(value, "projections")):
         here = f"projections[{k}]"
         obj = check.object(item, here, ("src", "dst", "delay", "weights"))
         src = check.string(obj["src"], f"{here}.src")
@@ -268,33 +307,20 @@ def parse_manifest(text: str | bytes, where: str) -> tuple[Bundle, str]:
             check.fail(f"{here}.weights", f"{json.dumps(weights)} collides with a per-layer array")
         weight_keys.add(weights)
         projections.append(Projection(src, dst, delay, weights))
+    return tuple(projections)
 
-    classes = check.array(top["classes"], "classes")
+
+def _parse_classes(check: _Checker, value: Any, output: Layer) -> tuple[str, ...]:
+    """The ``classes`` array: unique strings, one per neuron of the output layer."""
+    classes = check.array(value, "classes")
     for k, name in enumerate(classes):
         check.string(name, f"classes[{k}]")
         if name in classes[:k]:
             check.fail(f"classes[{k}]", f"{json.dumps(name)} appears twice")
-    if len(classes) != layers[-1].size:
+    if len(classes) != output.size:
         check.fail("classes", f"has {len(classes)} names but the output layer "
-                              f"{json.dumps(layers[-1].name)} has {layers[-1].size} neurons")
-
-    digest = check.string(top["arrays_sha256"], "arrays_sha256")
-    if not re.fullmatch(r"[0-9a-f]{64}", digest):
-        check.fail("arrays_sha256", "must be 64 lowercase hex digits")
-    if not isinstance(top["provenance"], dict):
-        check.fail("provenance", f"must be a JSON object, not {_describe(top['provenance'])}")
-
-    bundle = Bundle(
-        fixed_point=fixed_point,
-        channels=channels,
-        timesteps=timesteps,
-        layers=tuple(layers),
-        projections=tuple(projections),
-        classes=tuple(classes),
-        arrays={},
-        provenance=top["provenance"],
-    )
-    return bundle, digest
+                              f"{json.dumps(output.name)} has {output.size} neurons")
+    return tuple(classes)
 
 
 # --- array validation ---------------------------------------------------------------------
