@@ -17,6 +17,7 @@ import numpy as np
 from .bundle import INPUT, Bundle, Layer, Projection, check_arrays
 from .fixed import FixedPoint
 from .simulate import simulate
+from .topology import layer_names, topology
 
 TARGET_RATE = 0.10
 #: The rate window every hidden layer must land in (design §6).
@@ -46,29 +47,6 @@ class RandomSpec:
     feedback: bool = False
     timesteps: int = 100
     provenance: dict[str, Any] = field(default_factory=dict)
-
-
-def layer_names(count: int) -> list[str]:
-    """``h1 … h{n-1}`` then ``out``."""
-    return [f"h{k + 1}" for k in range(count - 1)] + ["out"]
-
-
-def topology(names: list[str], skip: bool, recurrent: bool, feedback: bool) -> list[Projection]:
-    """The projection list of a stacked net with the requested extras."""
-    nodes = [INPUT, *names]  # node k is "layer k" with the input as layer 0
-    projections = []
-    for k in range(1, len(nodes)):
-        dst = nodes[k]
-        sources = [(nodes[k - 1], 0)]
-        if skip and k >= 2:
-            sources.append((nodes[k - 2], 0))
-        if recurrent:
-            sources.append((dst, 1))
-        if feedback and k + 1 < len(nodes):
-            sources.append((nodes[k + 1], 1))
-        projections += [Projection(src, dst, delay, f"{src}->{dst}" + ("@1" if delay else ""))
-                        for src, delay in sources]
-    return projections
 
 
 def _draw_weights(rng: np.random.Generator, shape: tuple[int, int], fan_in: int,

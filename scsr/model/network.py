@@ -2,7 +2,7 @@
 
 Any projection list works: feed-forward, skips ``l-k → l``, dense recurrence ``l → l``
 (delay 1), feedback (delay 1 from a later layer), and per-neuron self-recurrence. Topology
-and names come from :func:`golden_model.random_bundle.topology`, so a model and its exported
+and names come from :func:`golden_model.topology.topology`, so a model and its exported
 bundle have the same layer names and weight keys.
 
 Two forward modes: float (training) and QAT (``quant=True``: every layer computed in the
@@ -26,7 +26,7 @@ from torch import nn
 
 from golden_model import FixedPoint, Projection
 from golden_model.bundle import INPUT
-from golden_model.random_bundle import layer_names, topology
+from golden_model.topology import layer_names, topology
 
 from .neurons import LIFLayer
 from .quant import quantise_layer
