@@ -70,7 +70,7 @@ def cuda_check() -> tuple[bool, str]:
     import torch
 
     from scsr.model import fused_scan, reference_scan
-    from scsr.model.scan_check import GRADIENTS, mode_for, random_case, run_scan
+    from tools.scan_check import GRADIENTS, mode_for, random_case, run_scan
 
     if not torch.cuda.is_available():
         return False, "torch.cuda.is_available() is False"

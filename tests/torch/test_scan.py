@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scsr.model import LIFLayer, fused_scan, reference_scan
-from scsr.model.scan_check import GRADIENTS, MODES, mode_for, random_case, run_scan
 from tests.conftest import ROOT
+from tools.scan_check import GRADIENTS, MODES, mode_for, random_case, run_scan
 
 #: Run by :func:`test_triton_kernels_match_numba_in_the_interpreter` in a fresh process,
 #: because ``TRITON_INTERPRET`` is read when Triton is first imported.
@@ -22,7 +22,7 @@ import os, sys
 os.environ["TRITON_INTERPRET"] = "1"
 import torch
 from scsr.model import scan_cpu, scan_triton
-from scsr.model.scan_check import mode_for, random_case
+from tools.scan_check import mode_for, random_case
 for name in sys.argv[1:]:
     mode = mode_for(name, 300)
     (x, alpha, beta, theta, w_self), _ = random_case(7, 40, 4, 300, mode)

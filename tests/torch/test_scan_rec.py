@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from scsr.model import ScsrNet, preset, scan_cpu
 from scsr.model.scan import NeuronParams, ScanMode
-from scsr.model.scan_check import GRADIENTS, MODES, mode_for, random_case
 from scsr.model.scan_rec import recurrent_scan, reference_recurrent_scan
+from tools.scan_check import GRADIENTS, MODES, mode_for, random_case
 
 
 def _matrices(seed: int, size: int, mode: ScanMode, count: int = 1) -> list[torch.Tensor]:

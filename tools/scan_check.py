@@ -2,7 +2,8 @@
 
 The tests draw them on the CPU (hypothesis) and ``tools/gpu_letters_plan.py`` draws them
 to vet a GPU's Triton kernels before trusting it with training: one generator, so both
-check the same kind of input in the same way.
+check the same kind of input in the same way. A checking aid, not part of the package, so it
+lives in ``tools/`` (tests may import from tools; ``scsr`` may not).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Callable
 import torch
 
 from golden_model import FixedPoint
-
-from .scan import NeuronParams, ScanMode
+from scsr.model.scan import NeuronParams, ScanMode
 
 #: The modes the checks cover: float training, QAT at a typical and a tiny width, and QAT
 #: with one unit per neuron (``equalise`` with ``stretch_surrogate``; see :func:`mode_for`).
