@@ -13,6 +13,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from .config import NetConfig
+from .fifo import RegisteredFIFO
 from .layouts import input_layout, result_layout
 from .protocol import (
     EOT,
@@ -23,7 +24,6 @@ from .protocol import (
     SYNC,
     Framing,
 )
-from .router import RegisteredFIFO
 from .top import NetworkTop
 from .uart import DATA_BITS, UartRx, UartTx
 

@@ -20,8 +20,8 @@ from amaranth.lib.wiring import In, Out
 from golden_model.bundle import Bundle
 
 from .config import ADD_STAGES, UPDATE_STAGES, CoreConfig, bits_for
+from .fifo import RegisteredFIFO
 from .layouts import event_layout, param_layout, row_layout, trace_layout
-from .router import RegisteredFIFO
 
 
 def times(x: Value, k: int) -> Value:

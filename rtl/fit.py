@@ -26,7 +26,7 @@ UART_FIFO_BYTES = 512
 TOP_LUT4, TOP_FF = 400, 250
 #: Per core: control, router and emitter LUT4/FF (measured on the reference builds).
 CORE_LUT4, CORE_FF = 250, 150
-#: Entries of a :class:`~rtl.router.RegisteredFIFO` of depth ``d`` that live in memory:
+#: Entries of a :class:`~rtl.fifo.RegisteredFIFO` of depth ``d`` that live in memory:
 #: ``SyncFIFOBuffered(d - 1)`` keeps ``d - 2`` in a memory and one in its output register.
 FIFO_REGISTERS = 2
 

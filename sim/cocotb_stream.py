@@ -1,7 +1,7 @@
 """cocotb self-test of the stream bus models (:mod:`sim.drivers`) on a FIFO loop.
 
 The toplevel has one event stream in (``i_events``) and the same stream out
-(``o_events``) through a :class:`~rtl.router.RegisteredFIFO`. A source with random gaps
+(``o_events``) through a :class:`~rtl.fifo.RegisteredFIFO`. A source with random gaps
 feeds it, a sink with random back-pressure drains it and a monitor watches the output:
 the sink and the monitor must both see exactly what was sent, and a reset must empty
 every queue. Settings come from ``SCSR_STREAM_JOB`` (a JSON file, written by the test):

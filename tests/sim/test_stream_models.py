@@ -9,8 +9,8 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from rtl.fifo import RegisteredFIFO
 from rtl.layouts import event_layout
-from rtl.router import RegisteredFIFO
 from sim import runner
 
 pytestmark = [pytest.mark.cosim, pytest.mark.xdist_group("icarus")]
