@@ -41,6 +41,13 @@ def accumulator_bits(fp: FixedPoint, fan_in: int) -> int:
     return bound.bit_length() + 1
 
 
+def decay_operands(fp: FixedPoint) -> tuple[int, int]:
+    """Signed widths of the two operands of each ``decay`` multiply ``x·d`` (§4): the state
+    ``x`` (``state_bits``) and the unsigned ``decay_bits`` factor ``d`` (``alpha_q`` or
+    ``beta_q``), one bit wider as a signed operand. The product is their sum wide."""
+    return fp.state_bits, fp.decay_bits + 1
+
+
 @dataclass(frozen=True)
 class Source:
     """One stream into a layer core: ``input`` or a layer, read with a delay.
@@ -55,6 +62,11 @@ class Source:
     row_offset: int
     weighted: bool
     weights: str | None
+
+    @property
+    def event_bits(self) -> int:
+        """Width of one event of this source (its neuron ``index``, ``eot``, ``last``)."""
+        return bits_for(self.size) + 2
 
     @property
     def fifo_depth(self) -> int:
@@ -112,6 +124,25 @@ class CoreConfig:
         return bits_for(8 * (self.rows + 2) * self.words + 64)
 
     @property
+    def param_fields(self) -> dict[str, tuple[int, bool]]:
+        """One lane's per-neuron parameters as ``name: (bits, signed)``, in word order
+        (§4 widths): ``alpha_q``, ``beta_q`` (``decay_bits``), ``theta_q``, ``w_self``
+        (``weight_bits``, signed)."""
+        fp = self.fixed_point
+        return {"alpha_q": (fp.decay_bits, False), "beta_q": (fp.decay_bits, False),
+                "theta_q": (fp.bits_of("theta"), False), "w_self": (fp.weight_bits, True)}
+
+    @property
+    def param_bits(self) -> int:
+        """Bits of one lane's parameters (a parameter word holds ``P`` of them)."""
+        return sum(bits for bits, _ in self.param_fields.values())
+
+    @property
+    def product_bits(self) -> int:
+        """Signed width of a ``decay`` product ``x·d`` (:func:`decay_operands`)."""
+        return sum(decay_operands(self.fixed_point))
+
+    @property
     def spike_queue_depth(self) -> int:
         """Entries of the queue between phase 2 and the emitter: two timesteps of words (a
         timestep's update starts once one timestep's worth, ``words + 1``, is free)."""
@@ -126,20 +157,26 @@ class CoreConfig:
         """Cycle lower bound of one timestep (design §7): ``(E_in + 1) · ceil(N/P)``."""
         return (events_in + 1) * self.words
 
-    def memory_bits(self) -> dict[str, int]:
-        """Bits of each memory kind of this core (weights, params, state, acc, spikes)."""
-        fp = self.fixed_point
-        param = 2 * fp.decay_bits + fp.bits_of("theta") + fp.weight_bits
-        lanes_words = self.words * self.lanes
+    def memory_shapes(self) -> dict[str, tuple[int, int]]:
+        """``(depth, width)`` of each memory of this core as the generator builds it: a word
+        holds ``P`` lanes of weights, parameters, state (``I`` and ``V``), accumulators or
+        spike bits; the spike queue holds :attr:`spike_queue_bits` entries."""
+        fp, lanes, words = self.fixed_point, self.lanes, self.words
         return {
-            "weights": self.weight_depth * self.lanes * fp.weight_bits,
-            "params": lanes_words * param,
-            "state": lanes_words * 2 * fp.state_bits,
-            "acc": lanes_words * self.acc_bits,
-            "spikes": lanes_words,
-            "spike_queue": self.spike_queue_depth * self.spike_queue_bits,
-            "fifos": sum(s.fifo_depth * (bits_for(s.size) + 2) for s in self.sources),
+            "weights": (self.weight_depth, lanes * fp.weight_bits),
+            "params": (words, lanes * self.param_bits),
+            "state": (words, lanes * 2 * fp.state_bits),
+            "acc": (words, lanes * self.acc_bits),
+            "spikes": (words, lanes),
+            "spike_queue": (self.spike_queue_depth, self.spike_queue_bits),
         }
+
+    def memory_bits(self) -> dict[str, int]:
+        """Bits of each memory kind of this core (:meth:`memory_shapes`, and the router's
+        source FIFOs)."""
+        bits = {kind: depth * width for kind, (depth, width) in self.memory_shapes().items()}
+        bits["fifos"] = sum(s.fifo_depth * s.event_bits for s in self.sources)
+        return bits
 
     # --- memory contents ------------------------------------------------------------------
     def weight_words(self, bundle: Bundle) -> list[list[int]]:

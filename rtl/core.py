@@ -314,7 +314,7 @@ class LayerCore(wiring.Component):
         beta = reg("beta", prm.beta_q.shape(), prm.beta_q)
         theta1 = reg("theta1", prm.theta_q.shape(), prm.theta_q)
         # 2: decay products and the exact phase-1 sum plus w_self
-        product = signed(fp.state_bits + fp.decay_bits + 1)
+        product = signed(self.cfg.product_bits)
         i_prod = reg("i_prod", product, Mux(first1, 0, i_old * alpha))
         v_prod = reg("v_prod", product, Mux(first1, 0, v_old * beta))
         total = reg("total", signed(self.cfg.acc_bits + 1),

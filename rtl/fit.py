@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import CoreConfig, NetConfig, bits_for
+from .config import CoreConfig, NetConfig, decay_operands
 from .platforms import Target
 
 #: Bytes of the board top's receive FIFO (rtl.board.RX_FIFO_DEPTH, kept here without
@@ -65,6 +65,15 @@ def _fifo(name: str, path: str, depth: int, width: int) -> list[MemoryNeed]:
     return [MemoryNeed(name, stored, width, path=f"{path}.inner/storage")] if stored > 0 else []
 
 
+def _core_memory(core: CoreConfig, kind: str, width: int | None = None,
+                 **flags: object) -> MemoryNeed:
+    """Memory ``kind`` of ``core`` in the shape :meth:`CoreConfig.memory_shapes` gives
+    (``width`` instead of its width when given)."""
+    depth, full = core.memory_shapes()[kind]
+    return MemoryNeed(f"{core.name}.{kind}", depth, full if width is None else width,
+                      path=f"top.network.core_{core.name}/{kind}", **flags)
+
+
 def weight_width(core: CoreConfig, net: NetConfig) -> int:
     """Bits per weight word that Yosys keeps: ``P · weight_bits`` less the bit columns that
     are the same in every word (it drops those from a read-only memory), e.g. the
@@ -81,25 +90,14 @@ def memories(net: NetConfig) -> list[MemoryNeed]:
     ``router_<layer>.fifo<k>``)."""
     out = _fifo("uart.rx_fifo", "top.rx_fifo", UART_FIFO_BYTES, 8)
     for core in net.cores:
-        fp, lanes, words = core.fixed_point, core.lanes, core.words
-        param_bits = 2 * fp.decay_bits + fp.bits_of("theta") + fp.weight_bits
-        where = f"top.network.core_{core.name}"
-        out += [
-            MemoryNeed(f"{core.name}.weights", core.weight_depth, weight_width(core, net),
-                       path=f"{where}/weights", rom=True),
-            MemoryNeed(f"{core.name}.params", words, lanes * param_bits, path=f"{where}/params",
-                       rom=True),
-            MemoryNeed(f"{core.name}.acc", words, lanes * core.acc_bits, path=f"{where}/acc"),
-            MemoryNeed(f"{core.name}.state", words, lanes * 2 * fp.state_bits,
-                       path=f"{where}/state"),
-            MemoryNeed(f"{core.name}.spikes", words, lanes, read_ports=2,
-                       path=f"{where}/spikes"),
-        ]
-        out += _fifo(f"{core.name}.spike_queue", f"{where}.spike_queue",
-                     core.spike_queue_depth, core.spike_queue_bits)
+        out += [_core_memory(core, "weights", weight_width(core, net), rom=True),
+                _core_memory(core, "params", rom=True), _core_memory(core, "acc"),
+                _core_memory(core, "state"), _core_memory(core, "spikes", read_ports=2)]
+        out += _fifo(f"{core.name}.spike_queue", f"top.network.core_{core.name}.spike_queue",
+                     *core.memory_shapes()["spike_queue"])
         for k, s in enumerate(core.sources):
             out += _fifo(f"{core.name}.fifo_{s.name}", f"top.network.router_{core.name}.fifo{k}",
-                         s.fifo_depth, bits_for(s.size) + 2)
+                         s.fifo_depth, s.event_bits)
     return out
 
 
@@ -140,10 +138,9 @@ def ram_styles(net: NetConfig, target: Target, top: str) -> list[str]:
 
 
 def dsp_per_multiply(net: NetConfig, target: Target) -> int:
-    """DSP blocks per ``decay`` multiply (``state_bits`` × ``decay_bits + 1`` signed)."""
-    fp = net.bundle.fixed_point
-    return (math.ceil(fp.state_bits / target.multiplier_bits)
-            * math.ceil((fp.decay_bits + 1) / target.multiplier_bits))
+    """DSP blocks per ``decay`` multiply (operands of :func:`~rtl.config.decay_operands`)."""
+    x_bits, d_bits = decay_operands(net.bundle.fixed_point)
+    return math.ceil(x_bits / target.multiplier_bits) * math.ceil(d_bits / target.multiplier_bits)
 
 
 def estimate(net: NetConfig, target: Target) -> Estimate:
@@ -160,7 +157,7 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
         multiplies += 2 * core.lanes
     dsp = multiplies * dsp_per_multiply(net, target)
     if dsp > target.capacity["dsp"]:  # the synthesis then keeps multipliers in LUTs
-        lut4 += multiplies * fp.state_bits * (fp.decay_bits + 1)
+        lut4 += multiplies * math.prod(decay_operands(fp))
         dsp = 0
     for m in needs:
         if placement(m, target) == "block":

@@ -34,14 +34,9 @@ def trace_layout(cfg: CoreConfig) -> data.StructLayout:
 
 
 def param_layout(cfg: CoreConfig) -> data.StructLayout:
-    """One lane's per-neuron parameters (§4 widths)."""
-    fp = cfg.fixed_point
-    return data.StructLayout({
-        "alpha_q": unsigned(fp.decay_bits),
-        "beta_q": unsigned(fp.decay_bits),
-        "theta_q": unsigned(fp.bits_of("theta")),
-        "w_self": signed(fp.weight_bits),
-    })
+    """One lane's per-neuron parameters (:attr:`CoreConfig.param_fields`, §4 widths)."""
+    return data.StructLayout({name: signed(bits) if is_signed else unsigned(bits)
+                              for name, (bits, is_signed) in cfg.param_fields.items()})
 
 
 def result_layout(net: NetConfig) -> data.StructLayout:
