@@ -36,6 +36,11 @@ def times(x: Value, k: int) -> Value:
     return total
 
 
+class _Datapath:
+    """What the phase methods of one :meth:`LayerCore.elaborate` share: memory ports and
+    stage registers, set as attributes (so each signal is named after its attribute)."""
+
+
 class LayerCore(wiring.Component):
     """One layer of ``N`` neurons with ``P`` lanes (``words = ceil(N/P)``).
 
@@ -70,11 +75,27 @@ class LayerCore(wiring.Component):
         })
 
     def elaborate(self, platform: object) -> Module:
+        """The phases in the order a timestep runs them: phase 1 adds the rows' weights,
+        the sequencer closes it and starts phase 2, whose write-back feeds the trace and
+        the spike queue that the emitter drains during the next timestep's phase 1."""
         m = Module()
+        dp = _Datapath()
+        self._memories(m, dp)
+        self._stages(m, dp)
+        phase = self._sequencer(m, dp)
+        closing = dp.wb & (dp.wb_word == self.cfg.words - 1)  # the timestep's last write-back
+        self._count_cycles(m, dp.cycles, closing, phase, (dp.busy, dp.s1, dp.s2, *dp.u_valid))
+        self._write_back(m, dp, closing)
+        self._emitter(m, (dp.queue, dp.head), dp.last)
+        return m
+
+    def _memories(self, m: Module, dp: _Datapath) -> None:
+        """The core's memories, one ``P``-lane word per address, with synchronous read ports
+        (block RAM): weights and parameters (read-only, from the bundle), the exact phase-1
+        accumulators, the state ``I``/``V``, and the spikes of ``t - 1`` (for ``w_self``)."""
         cfg, fp = self.cfg, self.cfg.fixed_point
         lanes, words = cfg.lanes, cfg.words
         state_lanes = data.ArrayLayout(signed(fp.state_bits), lanes)
-
         m.submodules.weights = weights = Memory(
             shape=data.ArrayLayout(signed(fp.weight_bits), lanes), depth=cfg.weight_depth,
             init=cfg.weight_words(self._bundle))
@@ -86,125 +107,136 @@ class LayerCore(wiring.Component):
         m.submodules.state = state = Memory(
             shape=data.StructLayout({"i": state_lanes, "v": state_lanes}), depth=words, init=[])
         m.submodules.spikes = spikes = Memory(shape=unsigned(lanes), depth=words, init=[])
+        dp.weight_r = weights.read_port()
+        dp.param_r = params.read_port()
+        dp.acc_w = acc.write_port()
+        dp.acc_r = acc.read_port()
+        dp.state_w = state.write_port()
+        dp.state_r = state.read_port()
+        dp.spike_w = spikes.write_port()
+        dp.spike_prev_r = spikes.read_port()
 
-        weight_r = weights.read_port()
-        param_r = params.read_port()
-        acc_w = acc.write_port()
-        acc_r = acc.read_port()
-        state_w = state.write_port()
-        state_r = state.read_port()
-        spike_w = spikes.write_port()
-        spike_prev_r = spikes.read_port()
-
+    def _stages(self, m: Module, dp: _Datapath) -> None:
+        """The stage registers of both pipelines (each moves one word per clock, II = 1),
+        the spike queue between phase 2 and the emitter, and the memory read addresses:
+        the accumulator is read by phase 1's issue stage or, while it runs, phase 2's."""
+        cfg = self.cfg
+        lanes, words = cfg.lanes, cfg.words
         # --- phase 1: issue stage (busy/base/word), read stage (s1), add stage (s2) --------
-        busy = Signal()
-        base = Signal(range(cfg.weight_depth))
-        word = Signal(range(words))
-        last_word = word == words - 1
-        issue = Signal()
-        s1 = Signal()
-        s1_word = Signal(range(words))
-        s2 = Signal()
-        s2_word = Signal(range(words))
+        dp.busy = Signal()
+        dp.base = Signal(range(cfg.weight_depth))
+        dp.word = Signal(range(words))
+        dp.issue = Signal()
+        dp.s1 = Signal()
+        dp.s1_word = Signal(range(words))
+        dp.s2 = Signal()
+        dp.s2_word = Signal(range(words))
         # --- phase 2: issue stage (u_word), then stages 1 … UPDATE_STAGES (write-back) ----
-        u_word = Signal(range(words))
-        u_issue = Signal()
-        u_valid = [Signal(name=f"u{k}") for k in range(1, UPDATE_STAGES + 1)]
-        u_words = [Signal(range(words), name=f"u{k}_word") for k in range(1, UPDATE_STAGES + 1)]
-        u1, u1_word = u_valid[0], u_words[0]  # memory data: accumulator cleared here
-        wb, wb_word = u_valid[-1], u_words[-1]  # write-back of state, spikes, queue, trace
-        first = Signal()
-        last = Signal()
+        dp.u_word = Signal(range(words))
+        dp.u_issue = Signal()
+        dp.u_valid = [Signal(name=f"u{k}") for k in range(1, UPDATE_STAGES + 1)]
+        dp.u_words = [Signal(range(words), name=f"u{k}_word")
+                      for k in range(1, UPDATE_STAGES + 1)]
+        dp.u1, dp.u1_word = dp.u_valid[0], dp.u_words[0]  # memory data: accumulator cleared
+        dp.wb, dp.wb_word = dp.u_valid[-1], dp.u_words[-1]  # write-back: state, spikes, queue
+        dp.first = Signal()
+        dp.last = Signal()
         words_layout = data.StructLayout({"word": unsigned(bits_for(words)),
                                           "bits": unsigned(lanes), "eot": 1, "last": 1})
-        m.submodules.spike_queue = queue = RegisteredFIFO(words_layout.size,
-                                                          cfg.spike_queue_depth)
-        queued = data.View(words_layout, queue.w_data)
-        head = data.View(words_layout, queue.r_data)
-        room = Signal()
-        m.d.comb += room.eq(queue.level <= words + 1)
-        cycles = Signal(trace_layout(cfg)["cycles"].shape)
+        m.submodules.spike_queue = dp.queue = RegisteredFIFO(words_layout.size,
+                                                             cfg.spike_queue_depth)
+        dp.queued = data.View(words_layout, dp.queue.w_data)
+        dp.head = data.View(words_layout, dp.queue.r_data)
+        dp.room = Signal()
+        m.d.comb += dp.room.eq(dp.queue.level <= words + 1)
+        dp.cycles = Signal(trace_layout(cfg)["cycles"].shape)
 
-        m.d.sync += [s1.eq(issue), s1_word.eq(word), s2.eq(s1), s2_word.eq(s1_word)]
-        for valid, at, prev_valid, prev_at in zip(u_valid, u_words, [u_issue, *u_valid],
-                                                  [u_word, *u_words], strict=False):
+        m.d.sync += [dp.s1.eq(dp.issue), dp.s1_word.eq(dp.word),
+                     dp.s2.eq(dp.s1), dp.s2_word.eq(dp.s1_word)]
+        for valid, at, prev_valid, prev_at in zip(dp.u_valid, dp.u_words,
+                                                  [dp.u_issue, *dp.u_valid],
+                                                  [dp.u_word, *dp.u_words], strict=False):
             m.d.sync += [valid.eq(prev_valid), at.eq(prev_at)]
         m.d.comb += [
-            weight_r.addr.eq(base + word),
-            acc_r.addr.eq(Mux(u_issue, u_word, word)),
-            state_r.addr.eq(u_word),
-            param_r.addr.eq(u_word),
-            spike_prev_r.addr.eq(u_word),
+            dp.weight_r.addr.eq(dp.base + dp.word),
+            dp.acc_r.addr.eq(Mux(dp.u_issue, dp.u_word, dp.word)),
+            dp.state_r.addr.eq(dp.u_word),
+            dp.param_r.addr.eq(dp.u_word),
+            dp.spike_prev_r.addr.eq(dp.u_word),
         ]
 
+    def _sequencer(self, m: Module, dp: _Datapath) -> object:
+        """The phase FSM: ``EVENTS`` issues one row's ``words`` per event until the ``eot``
+        row; ``SETTLE`` lets the last add retire and waits for room in the spike queue;
+        ``UPDATE`` issues phase 2 word by word; ``DRAIN`` holds the next timestep back until
+        the last word is written back. Returns the FSM (the cycle count reads its state)."""
+        words, rows = self.cfg.words, self.i_rows
+        last_word = dp.word == words - 1
         with m.FSM(name="phase") as phase:
             with m.State("EVENTS"):
-                m.d.comb += [self.i_rows.ready.eq(~busy | last_word), issue.eq(busy)]
-                with m.If(busy):
+                m.d.comb += [rows.ready.eq(~dp.busy | last_word), dp.issue.eq(dp.busy)]
+                with m.If(dp.busy):
                     with m.If(last_word):
-                        m.d.sync += busy.eq(0)
+                        m.d.sync += dp.busy.eq(0)
                     with m.Else():
-                        m.d.sync += word.eq(word + 1)
-                with m.If(self.i_rows.valid & self.i_rows.ready):
-                    with m.If(self.i_rows.payload.eot):
-                        m.d.sync += [first.eq(self.i_rows.payload.first),
-                                     last.eq(self.i_rows.payload.last)]
+                        m.d.sync += dp.word.eq(dp.word + 1)
+                with m.If(rows.valid & rows.ready):
+                    with m.If(rows.payload.eot):
+                        m.d.sync += [dp.first.eq(rows.payload.first),
+                                     dp.last.eq(rows.payload.last)]
                         m.next = "SETTLE"
                     with m.Else():
-                        m.d.sync += [busy.eq(1), word.eq(0),
-                                     base.eq(times(self.i_rows.payload.row, words))]
+                        m.d.sync += [dp.busy.eq(1), dp.word.eq(0),
+                                     dp.base.eq(times(rows.payload.row, words))]
             # The last add retires; the spike queue has room for this timestep's words.
             with m.State("SETTLE"):  # noqa: SIM117 (an FSM state, not a context to merge)
-                with m.If(~s1 & ~s2 & room):
+                with m.If(~dp.s1 & ~dp.s2 & dp.room):
                     m.next = "UPDATE"
             with m.State("UPDATE"):
-                m.d.comb += u_issue.eq(1)
-                with m.If(u_word == words - 1):
-                    m.d.sync += u_word.eq(0)
+                m.d.comb += dp.u_issue.eq(1)
+                with m.If(dp.u_word == words - 1):
+                    m.d.sync += dp.u_word.eq(0)
                     m.next = "DRAIN"
                 with m.Else():
-                    m.d.sync += u_word.eq(u_word + 1)
+                    m.d.sync += dp.u_word.eq(dp.u_word + 1)
             # Nothing of the next timestep enters before the last word is written back: the
             # next update reads that state, and ``first``/``last`` must not change under it.
             with m.State("DRAIN"):  # noqa: SIM117 (an FSM state, not a context to merge)
-                with m.If(u_valid[-2] & (u_words[-2] == words - 1)):
+                with m.If(dp.u_valid[-2] & (dp.u_words[-2] == words - 1)):
                     m.next = "EVENTS"
+        return phase
 
-        closing = wb & (wb_word == words - 1)  # the timestep's last write-back
-        self._count_cycles(m, cycles, closing, phase, (busy, s1, s2, *u_valid))
-
-        # --- add stage (phase 1) and write-back stage (phase 2) ---------------------------
+    def _write_back(self, m: Module, dp: _Datapath, closing: Value) -> None:
+        """The last stage of each phase, the two writers of the accumulator memory: phase 1
+        writes its sums, phase 2 clears a word as it reads it (``acc = 0`` for ``t + 1``)
+        and writes ``I``, ``V`` and the spikes back, queues the words that spiked (and the
+        timestep's last, for ``eot``) and shows each word on the trace."""
+        lanes, fp = self.cfg.lanes, self.cfg.fixed_point
         new_i = [Signal(signed(fp.state_bits), name=f"new_i{p}") for p in range(lanes)]
         new_v = [Signal(signed(fp.state_bits), name=f"new_v{p}") for p in range(lanes)]
         fired = Signal(lanes)
-        sums = self._adder(m, s1_word, (s2, s2_word), acc_r.data, weight_r.data)
-        with m.If(s2):
-            m.d.comb += [acc_w.addr.eq(s2_word), acc_w.en.eq(1), acc_w.data.eq(sums)]
-        with m.Elif(u1):
-            m.d.comb += [acc_w.addr.eq(u1_word), acc_w.en.eq(1)]  # data 0: cleared for t+1
-        with m.If(wb):
-            m.d.comb += [state_w.addr.eq(wb_word), state_w.en.eq(1),
-                         spike_w.addr.eq(wb_word), spike_w.en.eq(1), spike_w.data.eq(fired),
-                         queue.w_en.eq((fired != 0) | closing), queued.word.eq(wb_word),
-                         queued.bits.eq(fired), queued.eot.eq(closing), queued.last.eq(last)]
+        sums = self._adder(m, dp.s1_word, (dp.s2, dp.s2_word), dp.acc_r.data, dp.weight_r.data)
+        with m.If(dp.s2):
+            m.d.comb += [dp.acc_w.addr.eq(dp.s2_word), dp.acc_w.en.eq(1), dp.acc_w.data.eq(sums)]
+        with m.Elif(dp.u1):
+            m.d.comb += [dp.acc_w.addr.eq(dp.u1_word), dp.acc_w.en.eq(1)]  # data 0: cleared
+        queue, queued, state_w, spike_w = dp.queue, dp.queued, dp.state_w, dp.spike_w
+        with m.If(dp.wb):
+            m.d.comb += [state_w.addr.eq(dp.wb_word), state_w.en.eq(1),
+                         spike_w.addr.eq(dp.wb_word), spike_w.en.eq(1), spike_w.data.eq(fired),
+                         queue.w_en.eq((fired != 0) | closing), queued.word.eq(dp.wb_word),
+                         queued.bits.eq(fired), queued.eot.eq(closing), queued.last.eq(dp.last)]
             for p in range(lanes):
                 m.d.comb += [state_w.data.i[p].eq(new_i[p]), state_w.data.v[p].eq(new_v[p])]
         for p in range(lanes):
-            self._neuron(m, p, first, acc_r.data[p], state_r.data, param_r.data[p],
-                         spike_prev_r.data[p], new_i[p], new_v[p], fired[p])
+            self._neuron(m, p, dp.first, dp.acc_r.data[p], dp.state_r.data, dp.param_r.data[p],
+                         dp.spike_prev_r.data[p], new_i[p], new_v[p], fired[p])
 
-        m.d.comb += [
-            self.trace.valid.eq(wb),
-            self.trace.payload.word.eq(wb_word),
-            self.trace.payload.s.eq(fired),
-            self.trace.payload.cycles.eq(cycles),
-        ]
+        trace = self.trace
+        m.d.comb += [trace.valid.eq(dp.wb), trace.payload.word.eq(dp.wb_word),
+                     trace.payload.s.eq(fired), trace.payload.cycles.eq(dp.cycles)]
         for p in range(lanes):
-            m.d.comb += [self.trace.payload.i[p].eq(new_i[p]),
-                         self.trace.payload.v[p].eq(new_v[p])]
-
-        self._emitter(m, (queue, head), last)
-        return m
+            m.d.comb += [trace.payload.i[p].eq(new_i[p]), trace.payload.v[p].eq(new_v[p])]
 
     def _count_cycles(self, m: Module, cycles: Signal, closing: Value, phase: object,
                       in_flight: tuple) -> None:
@@ -272,6 +304,7 @@ class LayerCore(wiring.Component):
             last1.eq(sums), last1_valid.eq(s2_valid), last1_word.eq(s2_word), last2.eq(last1),
         ]
         for p in range(self.cfg.lanes):
+            # §4: acc = Σ_{p: dst(p)=l} Σ_j W_p[i,j] · x_src(p)[t - delay(p)][j]; a row: one such j
             base = Mux(hit1, last1[p], Mux(hit2, last2[p], acc2[p]))
             m.d.comb += sums[p].eq(base + weight2[p])
         return sums
@@ -314,21 +347,23 @@ class LayerCore(wiring.Component):
         beta = reg("beta", prm.beta_q.shape(), prm.beta_q)
         theta1 = reg("theta1", prm.theta_q.shape(), prm.theta_q)
         # 2: decay products and the exact phase-1 sum plus w_self
+        # §4: acc = … + w_self[i] · s_l[t-1][i], and the x·d of decay(x, d) for I and V
         product = signed(self.cfg.product_bits)
         i_prod = reg("i_prod", product, Mux(first1, 0, i_old * alpha))
         v_prod = reg("v_prod", product, Mux(first1, 0, v_old * beta))
         total = reg("total", signed(self.cfg.acc_bits + 1),
                     acc1 + Mux(s_prev1 & ~first1, w_self, 0))
         theta2 = reg("theta2", theta1.shape(), theta1)
-        # 3: I
+        # 3: I   — §4: I[i] = sat( decay(I[i], alpha_q[i]) + acc )
         i_new = reg("i_new", state, self._sat((i_prod + self._rounded(total)) >> fp.decay_bits))
         v_prod3 = reg("v_prod3", v_prod.shape(), v_prod)
         theta3 = reg("theta3", theta1.shape(), theta2)
-        # 4: v
+        # 4: v   — §4: v = sat( decay(V[i], beta_q[i]) + I[i] )
         v_sat = reg("v_sat", state, self._sat((v_prod3 + self._rounded(i_new)) >> fp.decay_bits))
         i_new4 = reg("i_new4", state, i_new)
         theta4 = reg("theta4", theta1.shape(), theta3)
-        # 5: threshold and reset
+        # 5: threshold and reset — §4: s_l[t][i] = 1 if v > theta_q[i] else 0;
+        #    V[i] = 0 if s_l[t][i] else v
         m.d.comb += [
             new_i.eq(i_new4),
             fired.eq(v_sat > theta4),
@@ -339,11 +374,13 @@ class LayerCore(wiring.Component):
         """``y·2^F + 2^(F-1)``: the addend that turns ``x·d`` into ``decay(x, d) + y``
         after ``>> F`` (a concatenation, no adder)."""
         fp = self.cfg.fixed_point
+        # §4: decay(x, d) = (x*d + 2^(F-1)) >> F, with y folded in
         return Cat(Const(fp.decay_half, fp.decay_bits), y).as_signed()
 
     def _sat(self, x: object) -> object:
         """Clamp to ``[s_min, s_max]`` of the bundle's ``FixedPoint``."""
         fp = self.cfg.fixed_point
+        # §4: sat(x) clamps to [-2^(Bs-1), 2^(Bs-1) - 1]
         return Mux(x > fp.s_max, fp.s_max, Mux(x < fp.s_min, fp.s_min, x))
 
     def _emitter(self, m: Module, push: object, last: Signal) -> None:
