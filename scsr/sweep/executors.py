@@ -5,9 +5,11 @@ finish, ``result`` being the function's return value or the exception it raised.
 order results arrive in never matters: the study sorts by point.
 
 - ``local``: ``workers`` processes (``spawn``; one torch thread each); with one worker the
-  tasks run in this process. A worker that dies (killed, out of memory) breaks the pool:
-  the pool is rebuilt and the unfinished tasks are retried, each at most
-  :data:`ATTEMPTS` times, then reported as failed.
+  tasks run in this process. Either way the tasks go through :class:`scsr.jobs.JobQueue`,
+  the scheduler the ablation benchmark uses too, one slot per worker, so a task is handed to
+  the pool only when a worker is free. A worker that dies (killed, out of memory) breaks
+  the pool: the pool is rebuilt and the tasks that were running in it are retried, each at
+  most :data:`ATTEMPTS` times, then reported as failed.
 - ``dask``: ``dask.distributed`` — an existing scheduler (``tcp://HOST:PORT``, which a lab
   starts on its machines or on SLURM with ``dask-jobqueue``), or a ``LocalCluster`` of
   ``workers`` single-threaded processes. Dask itself retries a task whose worker died
@@ -24,12 +26,15 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from golden_model.errors import ScsrError
+from scsr.jobs import Done, Handle, JobQueue
 
 EXECUTORS = ("local", "dask")
 #: Tries of one task in the local pool before it is reported failed.
 ATTEMPTS = 2
 #: Seconds to wait for a Dask scheduler to answer before giving up.
 CONNECT_TIMEOUT = 5.0
+#: Seconds between looks at the pool's tasks while none has ended.
+_TICK = 0.05
 
 Results = Iterator[tuple[int, Any]]
 
@@ -44,39 +49,78 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+class _Call(Handle):
+    """A task in the pool: its outcome is the function's value or the exception it raised."""
+
+    def __init__(self, future: cf.Future, pool: cf.ProcessPoolExecutor) -> None:
+        self.future, self.pool = future, pool
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def outcome(self) -> Any:
+        try:
+            return self.future.result()
+        except Exception as exc:
+            return exc
+
+
+class _Pool:
+    """Starts tasks in a ``spawn`` process pool; a broken pool is replaced by a new one."""
+
+    def __init__(self, fn: Callable[[Any], Any], workers: int) -> None:
+        self.fn, self.workers = fn, workers
+        self.pool: cf.ProcessPoolExecutor | None = None
+
+    def start(self, task: Any, slot: int) -> Handle:
+        if self.pool is None:
+            self.pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker)
+        return _Call(self.pool.submit(self.fn, task), self.pool)
+
+    def broken(self, call: _Call) -> None:
+        """``call`` died with its pool: drop that pool, unless it was already replaced."""
+        if call.pool is self.pool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_here(fn: Callable[[Any], Any]) -> Callable[[Any, int], Handle]:
+    def start(task: Any, slot: int) -> Handle:
+        try:
+            return Done(fn(task))
+        except Exception as exc:
+            return Done(exc)
+    return start
+
+
 def run_local(fn: Callable[[Any], Any], tasks: list[Any], workers: int) -> Results:
     """Run ``tasks`` in ``workers`` processes (here when ``workers`` is 1)."""
     if workers <= 1:
-        for index, task in enumerate(tasks):
-            try:
-                yield index, fn(task)
-            except Exception as exc:
-                yield index, exc
+        for event in JobQueue(tasks, 1, _run_here(fn)).run():
+            yield event.index, event.outcome
         return
+    pool = _Pool(fn, min(workers, len(tasks)))
+    queue = JobQueue(tasks, pool.workers, pool.start, tick=_TICK)
     attempts = dict.fromkeys(range(len(tasks)), 0)
-    pending = list(range(len(tasks)))
-    while pending:
-        pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(pending)),
-                                      mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_init_worker)
-        futures = {pool.submit(fn, tasks[i]): i for i in pending}
-        pending = []
-        try:
-            for future in cf.as_completed(futures):
-                index = futures[future]
-                try:
-                    yield index, future.result()
-                except BrokenProcessPool:
-                    attempts[index] += 1
-                    if attempts[index] < ATTEMPTS:
-                        pending.append(index)
-                    else:
-                        yield index, WorkerDied(f"worker process died {ATTEMPTS} times")
-                except Exception as exc:
-                    yield index, exc
-        finally:
-            pool.shutdown(wait=not pending, cancel_futures=True)
-        pending.sort()
+    try:
+        for event in queue.run():
+            outcome = event.outcome
+            if isinstance(outcome, BrokenProcessPool):
+                pool.broken(event.handle)
+                attempts[event.index] += 1
+                if attempts[event.index] < ATTEMPTS:
+                    queue.retry(event)
+                    continue
+                outcome = WorkerDied(f"worker process died {ATTEMPTS} times")
+            yield event.index, outcome
+    finally:
+        pool.close()
 
 
 def connect(scheduler: str | None, workers: int) -> tuple[Any, Any]:
