@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from scsr.cli.argtypes import setting
+from scsr.jobs import Finished, Handle, JobQueue, Skipped
 from scsr.model.presets import PRESETS, variant_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,8 +174,40 @@ def partial_result(run: Path) -> dict[str, Any] | None:
             "fixed_accuracy": float(last["test_accuracy_fixed"]), "partial": True}
 
 
+class _Worker(Handle):
+    """One ``--worker`` process on ``device``; its outcome is the result file it wrote."""
+
+    def __init__(self, job: dict[str, Any], device: str, proc: subprocess.Popen) -> None:
+        self.job, self.device, self.proc = job, device, proc
+
+    def done(self) -> bool:
+        return self.proc.poll() is not None
+
+    def outcome(self) -> dict[str, Any]:
+        try:
+            return json.loads(Path(self.job["result"]).read_text())
+        except (OSError, json.JSONDecodeError):
+            return {"error": f"worker exited with {self.proc.returncode} and no "
+                             f"result (see logs/{self.job['name']}.log)",
+                    "device_error": self.device == "cuda"}
+
+    def stop(self) -> None:
+        self.proc.terminate()
+
+    def join(self) -> None:
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 class Scheduler:
-    """Runs jobs in worker processes on device slots, within a deadline."""
+    """Runs jobs in worker processes on device slots, within a deadline.
+
+    The slots and the order are :class:`scsr.jobs.JobQueue`'s (the sweep's local executor
+    runs on it too); this class adds what is the ablation's own: one ``--worker`` process
+    per run, the deadline, the CUDA-to-CPU fallback and the cut at ``kill_at``.
+    """
 
     def __init__(self, out: Path, slots: list[str], threads: int, began: float,
                  on_result: Any) -> None:
@@ -196,7 +229,8 @@ class Scheduler:
             return None
         return statistics.median(units) * job["config"]["epochs"] * cost(job["variant"])
 
-    def _launch(self, job: dict[str, Any], device: str) -> subprocess.Popen:
+    def _launch(self, job: dict[str, Any], slot: int) -> _Worker:
+        device = self.slots[slot]
         job = {**job, "config": {**job["config"], "device": device}, "threads": self.threads}
         job_file = self.out / "jobs" / f"{job['name']}.json"
         Path(job["result"]).unlink(missing_ok=True)
@@ -204,82 +238,69 @@ class Scheduler:
         env = {**os.environ, **{k: str(self.threads) for k in (
             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
         log = open(self.out / "logs" / f"{job['name']}.log", "ab")  # noqa: SIM115
-        return subprocess.Popen([sys.executable, "-m", "benchmarks.ablation", "--worker",
-                                 str(job_file)], stdout=log, stderr=subprocess.STDOUT,
-                                env=env, cwd=ROOT)
+        return _Worker(job, device, subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.ablation", "--worker", str(job_file)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT))
+
+    def _admit(self, job: dict[str, Any], deadline: float, kill_at: float) -> str | None:
+        """Why ``job`` must not start now, or ``None``."""
+        expected = self._expected(job)
+        now = self.elapsed()
+        if now >= deadline or (expected and now + expected > kill_at):
+            return "deadline" if now >= deadline else "would not finish in time"
+        return None
 
     def run(self, jobs: list[dict[str, Any]], deadline: float, kill_at: float) -> None:
         """Run ``jobs`` in order; report each finished, failed, skipped or cut-off job."""
         from tqdm import tqdm
 
-        pending = collections.deque(jobs)
-        running: dict[int, tuple[dict[str, Any], subprocess.Popen, float, str]] = {}
+        queue = JobQueue(jobs, len(self.slots), self._launch,
+                         admit=lambda job: self._admit(job, deadline, kill_at))
         bar = tqdm(total=len(jobs), desc="runs", unit="run", file=sys.stderr)
         try:
-            while pending or running:
-                for slot, device in enumerate(self.slots):
-                    if slot in running or not pending:
-                        continue
-                    job = pending.popleft()  # rsnn, the slowest, was put first
-                    expected = self._expected(job)
-                    now = self.elapsed()
-                    if now >= deadline or (expected and now + expected > kill_at):
-                        why = "deadline" if now >= deadline else "would not finish in time"
-                        self.on_result(job, {"skipped": why})
-                        bar.update()
-                        continue
-                    running[slot] = (job, self._launch(job, device), now, device)
-                for slot, (job, proc, start, device) in list(running.items()):
-                    if proc.poll() is None:
-                        continue
-                    del running[slot]
-                    try:
-                        result = json.loads(Path(job["result"]).read_text())
-                    except (OSError, json.JSONDecodeError):
-                        result = {"error": f"worker exited with {proc.returncode} and no "
-                                           f"result (see logs/{job['name']}.log)",
-                                  "device_error": device == "cuda"}
-                    if result.get("device_error"):
-                        self.slots = ["cpu"] * len(self.slots)
-                        shutil.rmtree(job["run"], ignore_errors=True)
-                        tqdm.write(f"ablation: {job['name']} failed on CUDA "
-                                   f"({result['error'].splitlines()[0]}); rerunning it and "
-                                   f"all later runs on the CPU", file=sys.stderr)
-                        self.on_result(job, {**result, "retried_on": "cpu"}, final=False)
-                        pending.appendleft(job)
-                        continue
-                    if "error" not in result:
-                        self.durations[(job["kind"], job["variant"])].append(
-                            (self.elapsed() - start)
-                            / (job["config"]["epochs"] * cost(job["variant"])))
-                    self.on_result(job, result)
+            for event in queue.run(stop_when=lambda: self.elapsed() >= kill_at):
+                if isinstance(event, Skipped):
+                    self.on_result(event.job, {"skipped": event.reason})
                     bar.update()
-                if running and self.elapsed() >= kill_at:
-                    self._cut(running, pending, "kill-at")
-                    return
-                time.sleep(0.5)
+                elif self._finished(queue, event):
+                    bar.update()
+            if queue.running:
+                self._cut(queue, "kill-at")
         except Stop as why:
-            self._cut(running, pending, str(why))
+            self._cut(queue, str(why))
             raise
         finally:
             bar.close()
 
-    def _cut(self, running: dict[int, tuple[dict[str, Any], subprocess.Popen, float, str]],
-             pending: collections.deque, why: str) -> None:
+    def _finished(self, queue: JobQueue, event: Finished) -> bool:
+        """Report a run that ended; a CUDA failure instead moves every slot to the CPU and
+        queues the run again. Whether the run is done with."""
+        from tqdm import tqdm
+
+        job, result = event.job, event.outcome
+        if result.get("device_error"):
+            self.slots = ["cpu"] * len(self.slots)
+            shutil.rmtree(job["run"], ignore_errors=True)
+            tqdm.write(f"ablation: {job['name']} failed on CUDA "
+                       f"({result['error'].splitlines()[0]}); rerunning it and "
+                       f"all later runs on the CPU", file=sys.stderr)
+            self.on_result(job, {**result, "retried_on": "cpu"}, final=False)
+            queue.retry(event)
+            return False
+        if "error" not in result:
+            self.durations[(job["kind"], job["variant"])].append(
+                event.seconds / (job["config"]["epochs"] * cost(job["variant"])))
+        self.on_result(job, result)
+        return True
+
+    def _cut(self, queue: JobQueue, why: str) -> None:
         """Stop the running workers; record their last finished epoch as partial."""
-        for _, proc, _, _ in running.values():
-            proc.terminate()
-        for job, proc, _, _ in running.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        running, pending = queue.stop()
+        for job in running:
             self.on_result(job, partial_result(Path(job["run"]))
                            or {"skipped": f"stopped ({why}) before its first epoch"})
         for job in pending:
             self.on_result(job, {"skipped": f"stopped ({why})"})
-        running.clear()
-        pending.clear()
 
 
 def held_out(data: Any, fraction: float, seed: int) -> tuple[Any, str]:
@@ -441,7 +462,8 @@ def dataset_label(path: str) -> str:
     return f"{source.get('kind')}-{split}" if split else Path(path).stem
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("datasets", nargs="*", metavar="DATASET.npz")
@@ -479,110 +501,145 @@ def main() -> int:
                         help="instead of training: one table from several records of the "
                              "same recipe (written to --out)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+class Ablation:
+    """One invocation's record (rewritten after every run), its jobs and its two phases."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args, self.began = args, time.perf_counter()
+        self.out, self.work = Path(args.out), Path(args.work or args.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.kill_at = args.kill_at if args.kill_at is not None else args.deadline * 1.25
+        cuda_jobs = 0 if args.device == "cpu" else min(
+            args.jobs, args.jobs if args.cuda_jobs is None else args.cuda_jobs)
+        self.slots = ["cuda"] * cuda_jobs + ["cpu"] * (args.jobs - cuda_jobs)
+        self.base = {"hidden": [int(h) for h in args.hidden.split(",")], "epochs": args.epochs,
+                     "bits": [int(b) for b in args.bits.split(",")],
+                     **parse_settings(" ".join(shlex.quote(s) for s in args.set))}
+        self.labels = {path: dataset_label(path) for path in args.datasets}
+        self.chosen = chosen_variants(args.variants)
+        self.record: dict[str, Any] = {
+            "benchmark": "ablation", "datasets": self.labels, "bits": args.bits,
+            "hidden": args.hidden, "epochs": args.epochs, "seeds": args.seeds,
+            "settings": self.base, "jobs": args.jobs, "threads": args.threads,
+            "devices": self.slots and dict(collections.Counter(self.slots)),
+            "deadline": args.deadline, "kill_at": self.kill_at, "candidates": args.candidate,
+            "sweep": [], "picks": {}, "runs": [], "table": [], "seconds": 0.0}
+
+    def save(self) -> None:
+        """Rewrite ``ablation.json`` and ``ablation.md`` from the record."""
+        record = self.record
+        record["seconds"] = round(time.perf_counter() - self.began, 1)
+        record["table"] = summarise(record["runs"], list(self.labels.values()))
+        record["markdown"] = markdown(record)
+        _write_json(self.out / "ablation.json", record)
+        (self.out / "ablation.md").write_text(record["markdown"])
+
+    def on_result(self, job: dict[str, Any], result: dict[str, Any], final: bool = True) -> None:
+        """Record (and print, once final) what a job ended with; save."""
+        entry = {"dataset": job["dataset"], "variant": job["variant"], "seed": job["seed"],
+                 **({"candidate": job["candidate"]} if job["kind"] == "sweep" else {}),
+                 **{k: v for k, v in result.items() if k != "traceback"}}
+        (self.record["sweep"] if job["kind"] == "sweep" else self.record["runs"]).append(entry)
+        if final and "float_accuracy" in result:
+            print(f"ablation: {job['name']}: float {100 * result['float_accuracy']:.1f} %, "
+                  f"fixed {100 * result['fixed_accuracy']:.1f} %"
+                  f"{' (partial)' if result.get('partial') else ''}", flush=True)
+        self.save()
+
+    def make_job(self, kind: str, label: str, path: str, preset: str, bip: bool, seed: int,
+                 settings: dict[str, Any], tag: str) -> dict[str, Any]:
+        """The job of one run: names, paths and the training config."""
+        name = f"{kind}-{label}-{variant_name(preset, bip)}-s{seed}{tag}"
+        runs = self.work / "runs"
+        return {"kind": kind, "name": name, "dataset": label, "variant": variant_name(preset, bip),
+                "seed": seed, "run": str(runs / name),
+                "bundle": str(runs / f"{name}.bundle") if kind == "ablation" else "",
+                "result": str(self.work / "jobs" / f"{name}.result.json"),
+                "config": {**settings, "dataset": str(Path(path).resolve()), "preset": preset,
+                           "bip": bip, "seed": seed}}
+
+    def sweep(self, scheduler: Scheduler) -> None:
+        """Recipe selection: every candidate on a validation split; pick the best per
+        dataset."""
+        args = self.args
+        sweep_until = args.sweep_until if args.sweep_until is not None else args.deadline / 3
+        jobs = []
+        for path, label in self.labels.items():
+            val = carve_validation(path, args.val_fraction, 0, self.work / f"val-{label}.npz")
+            for k, text in enumerate(args.candidate):
+                settings = {**self.base, **parse_settings(text)}
+                if args.sweep_epochs:
+                    settings["epochs"] = args.sweep_epochs
+                job = self.make_job("sweep", label, str(val), "scsr", True, 0, settings, f"-c{k}")
+                jobs.append({**job, "candidate": text})
+        scheduler.run(jobs, sweep_until, sweep_until)
+        for label in self.labels.values():
+            tried = [s for s in self.record["sweep"] if s["dataset"] == label
+                     and "fixed_accuracy" in s]
+            done = [s for s in tried if not s.get("partial")] or tried
+            if done:
+                best = max(done, key=lambda s: (s["fixed_accuracy"], s["float_accuracy"]))
+                self.record["picks"][label] = best["candidate"]
+        self.save()
+
+    def ablation_jobs(self) -> list[dict[str, Any]]:
+        """Every (seed, dataset, variant) run with its dataset's picked settings, rsnn first."""
+        jobs = []
+        for seed in (int(s) for s in self.args.seeds.split(",")):
+            for path, label in self.labels.items():
+                settings = {**self.base, **parse_settings(self.record["picks"].get(label, ""))}
+                for preset, bip in sorted(self.chosen, key=lambda v: -cost(variant_name(*v))):
+                    jobs.append(self.make_job("ablation", label, path, preset, bip, seed,
+                                              settings, ""))
+        # The slowest variant (rsnn, ~4× the others) of every seed starts first: it is the
+        # critical path; the rest follow seed by seed, so a cut still covers every variant.
+        jobs.sort(key=lambda job: job["config"]["preset"] != "rsnn")
+        return jobs
+
+    def run(self) -> None:
+        """Both phases (the sweep only with candidates); a SIGTERM/SIGINT keeps what is done."""
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        scheduler = Scheduler(self.work, self.slots, self.args.threads, self.began,
+                              self.on_result)
+        self.save()
+        try:
+            if self.args.candidate:
+                self.sweep(scheduler)
+            scheduler.run(self.ablation_jobs(), self.args.deadline, self.kill_at)
+        except Stop as why:
+            print(f"ablation: stopped ({why}); finished runs are kept", file=sys.stderr)
+        self.save()
+
+    def report(self) -> None:
+        """Print the Markdown and the best variant of each dataset."""
+        print(self.record["markdown"])
+        for label in self.labels.values():
+            rows = [r for r in self.record["table"] if r["dataset"] == label]
+            if rows:
+                best = max(rows, key=lambda r: r["float_accuracy"]["mean"])
+                print(f"ablation {label}: best {best['variant']} "
+                      f"{best['float_accuracy']['mean']:.1f}% float, "
+                      f"{best['fixed_accuracy']['mean']:.1f}% fixed ({self.args.bits}) -> "
+                      f"{self.out / 'ablation.json'}")
+
+
+def main() -> int:
+    cli = parser()
+    args = cli.parse_args()
     if args.worker:
         return worker(args.worker)
     if args.merge:
         print(merge(args.merge, Path(args.out))["markdown"])
         return 0
     if not args.datasets:
-        parser.error("give at least one DATASET.npz")
-
-    began = time.perf_counter()
-    out, work = Path(args.out), Path(args.work or args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    kill_at = args.kill_at if args.kill_at is not None else args.deadline * 1.25
-    cuda_jobs = 0 if args.device == "cpu" else min(
-        args.jobs, args.jobs if args.cuda_jobs is None else args.cuda_jobs)
-    slots = ["cuda"] * cuda_jobs + ["cpu"] * (args.jobs - cuda_jobs)
-    base = {"hidden": [int(h) for h in args.hidden.split(",")], "epochs": args.epochs,
-            "bits": [int(b) for b in args.bits.split(",")],
-            **parse_settings(" ".join(shlex.quote(s) for s in args.set))}
-    labels = {path: dataset_label(path) for path in args.datasets}
-    chosen = chosen_variants(args.variants)
-    record: dict[str, Any] = {
-        "benchmark": "ablation", "datasets": labels, "bits": args.bits, "hidden": args.hidden,
-        "epochs": args.epochs, "seeds": args.seeds, "settings": base, "jobs": args.jobs,
-        "threads": args.threads, "devices": slots and dict(collections.Counter(slots)),
-        "deadline": args.deadline, "kill_at": kill_at, "candidates": args.candidate,
-        "sweep": [], "picks": {}, "runs": [], "table": [], "seconds": 0.0}
-
-    def save() -> None:
-        record["seconds"] = round(time.perf_counter() - began, 1)
-        record["table"] = summarise(record["runs"], list(labels.values()))
-        record["markdown"] = markdown(record)
-        _write_json(out / "ablation.json", record)
-        (out / "ablation.md").write_text(record["markdown"])
-
-    def on_result(job: dict[str, Any], result: dict[str, Any], final: bool = True) -> None:
-        entry = {"dataset": job["dataset"], "variant": job["variant"], "seed": job["seed"],
-                 **({"candidate": job["candidate"]} if job["kind"] == "sweep" else {}),
-                 **{k: v for k, v in result.items() if k != "traceback"}}
-        (record["sweep"] if job["kind"] == "sweep" else record["runs"]).append(entry)
-        if final and "float_accuracy" in result:
-            print(f"ablation: {job['name']}: float {100 * result['float_accuracy']:.1f} %, "
-                  f"fixed {100 * result['fixed_accuracy']:.1f} %"
-                  f"{' (partial)' if result.get('partial') else ''}", flush=True)
-        save()
-
-    def make_job(kind: str, label: str, path: str, preset: str, bip: bool, seed: int,
-                 settings: dict[str, Any], tag: str) -> dict[str, Any]:
-        name = f"{kind}-{label}-{variant_name(preset, bip)}-s{seed}{tag}"
-        return {"kind": kind, "name": name, "dataset": label, "variant": variant_name(preset, bip),
-                "seed": seed, "run": str(work / "runs" / name),
-                "bundle": str(work / "runs" / f"{name}.bundle") if kind == "ablation" else "",
-                "result": str(work / "jobs" / f"{name}.result.json"),
-                "config": {**settings, "dataset": str(Path(path).resolve()), "preset": preset,
-                           "bip": bip, "seed": seed}}
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    scheduler = Scheduler(work, slots, args.threads, began, on_result)
-    save()
-    try:
-        if args.candidate:
-            sweep_until = args.sweep_until if args.sweep_until is not None else args.deadline / 3
-            jobs = []
-            for path, label in labels.items():
-                val = carve_validation(path, args.val_fraction, 0, work / f"val-{label}.npz")
-                for k, text in enumerate(args.candidate):
-                    settings = {**base, **parse_settings(text)}
-                    if args.sweep_epochs:
-                        settings["epochs"] = args.sweep_epochs
-                    job = make_job("sweep", label, str(val), "scsr", True, 0, settings, f"-c{k}")
-                    jobs.append({**job, "candidate": text})
-            scheduler.run(jobs, sweep_until, sweep_until)
-            for label in labels.values():
-                tried = [s for s in record["sweep"] if s["dataset"] == label
-                         and "fixed_accuracy" in s]
-                done = [s for s in tried if not s.get("partial")] or tried
-                if done:
-                    best = max(done, key=lambda s: (s["fixed_accuracy"], s["float_accuracy"]))
-                    record["picks"][label] = best["candidate"]
-            save()
-        jobs = []
-        for seed in (int(s) for s in args.seeds.split(",")):
-            for path, label in labels.items():
-                settings = {**base, **parse_settings(record["picks"].get(label, ""))}
-                for preset, bip in sorted(chosen, key=lambda v: -cost(variant_name(*v))):
-                    jobs.append(make_job("ablation", label, path, preset, bip, seed, settings,
-                                         ""))
-        # The slowest variant (rsnn, ~4× the others) of every seed starts first: it is the
-        # critical path; the rest follow seed by seed, so a cut still covers every variant.
-        jobs.sort(key=lambda job: job["config"]["preset"] != "rsnn")
-        scheduler.run(jobs, args.deadline, kill_at)
-    except Stop as why:
-        print(f"ablation: stopped ({why}); finished runs are kept", file=sys.stderr)
-    save()
-    print(record["markdown"])
-    for label in labels.values():
-        rows = [r for r in record["table"] if r["dataset"] == label]
-        if rows:
-            best = max(rows, key=lambda r: r["float_accuracy"]["mean"])
-            print(f"ablation {label}: best {best['variant']} "
-                  f"{best['float_accuracy']['mean']:.1f}% float, "
-                  f"{best['fixed_accuracy']['mean']:.1f}% fixed ({args.bits}) -> "
-                  f"{out / 'ablation.json'}")
+        cli.error("give at least one DATASET.npz")
+    ablation = Ablation(args)
+    ablation.run()
+    ablation.report()
     return 0
 
 
