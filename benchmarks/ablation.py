@@ -114,7 +114,6 @@ def worker(job_file: str) -> int:
     job = json.loads(Path(job_file).read_text())
     import torch
 
-    from golden_model import FixedPoint
     from golden_model.errors import ScsrError
     from scsr.train import TrainConfig, train
 
@@ -135,8 +134,7 @@ def worker(job_file: str) -> int:
         if job["bundle"]:
             from scsr.export import export_run
 
-            fp = FixedPoint(*config.bits)
-            result.update(export_run(run, fp, job["bundle"]))
+            result.update(export_run(run, config.model.fixed_point, job["bundle"]))
     except ScsrError as exc:
         result.update(error=str(exc), device_error=False)
     except Exception as exc:  # reported to the parent, which may retry on the CPU

@@ -54,7 +54,7 @@ def measure(run: str, data_path: str) -> dict[str, Any]:
     cpu = torch.device("cpu")
     x, y = data.test_spikes, data.test_labels
     result: dict[str, Any] = {"run": run, "dataset": data_path, "test_samples": len(y),
-                              "bits": list(model.config.bits),
+                              "bits": list(model.config.to_dict()["bits"]),
                               "float": evaluate(model, x, y, False, cpu)}
     for equalise in (False, True):
         model.config = dataclasses.replace(model.config, equalise=equalise)

@@ -1,7 +1,7 @@
 """Stacked-net topology: the one place that turns topology flags into projections and names.
 
 A stacked net is ``input → h1 → … → out``. Its flags are those of ``scsr random-model`` and
-of a :class:`scsr.model.network.ModelConfig`: ``skip`` adds ``l-2 → l`` (delay 0, the input
+of a :class:`scsr.model.config.ModelConfig`: ``skip`` adds ``l-2 → l`` (delay 0, the input
 counting as layer 0), ``recurrent`` a dense ``l → l`` (delay 1) on every layer and
 ``feedback`` ``l → l-1`` (delay 1). The fourth flag, self-recurrence, is no projection
 (design §3: it is the per-neuron ``w_self``), so it changes nothing here. Random bundles and

@@ -41,8 +41,8 @@ def step_ms(preset: str, bip: bool, device: str, data: Any, hidden: tuple[int, .
     from scsr.train.loop import model_config
 
     torch.manual_seed(0)
-    model = ScsrNet(model_config(TrainConfig(preset=preset, bip=bip, hidden=hidden), data)
-                    ).to(device)
+    config = TrainConfig.from_dict({"preset": preset, "bip": bip, "hidden": hidden}, "plan")
+    model = ScsrNet(model_config(config, data)).to(device)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x = torch.as_tensor(data.train_spikes[:batch], device=device)
     y = torch.as_tensor(data.train_labels[:batch], device=device)

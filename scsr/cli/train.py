@@ -20,33 +20,80 @@ examples:
 from __future__ import annotations
 
 import argparse
+import json
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scsr.cli.argtypes import (
-    fixed_point,
-    int_list,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    setting,
-)
+from golden_model.errors import ScsrError
+from golden_model.fixed import FixedPoint
+from scsr.cli.argtypes import fixed_point, int_list, positive_int, setting
+from scsr.settings import check, shown
+from scsr.train.config import SETTINGS, Setting, TrainConfig, check_settings, load_toml
 
 HELP = "train a model (BIP, QAT, DDP) into a run directory"
-_PRESETS = ("ff", "rsnn", "sr", "scsr")  # scsr.model.presets.PRESETS, without importing torch
+#: The settings with an option of their own, and their metavars; the help, the default and
+#: the check come from the setting's field (scsr.train.config, scsr.model.config).
+OPTIONS: dict[str, str | None] = {
+    "preset": None, "bip": None, "hidden": "N,N", "epochs": "N", "batch": "N", "lr": "LR",
+    "seed": "N", "bits": "W,S,F", "qat_epochs": "N", "shift": "STEPS", "band_shift": "BANDS",
+    "drop": "P", "noise": "P", "device": None,
+}
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be in [0, 1)")
-    return value
+def _typed(s: Setting) -> Callable[[str], Any]:
+    """The ``type=`` of a setting's option: parse the text as the setting's kind, then the
+    setting's own check (the one TOML and ``--set`` values pass)."""
+    def parse(text: str) -> Any:
+        if isinstance(s.default, FixedPoint):
+            return fixed_point(text)
+        if isinstance(s.default, tuple):
+            value: Any = int_list(text)
+        elif isinstance(s.default, int | float):
+            kind = type(s.default)
+            try:
+                value = kind(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        else:
+            value = text
+        try:
+            return check(s.key, value, s.default, "", s.check)
+        except ScsrError as exc:
+            raise argparse.ArgumentTypeError(exc.problem) from None
+
+    parse.__name__ = s.key
+    return parse
+
+
+def _add_setting(parser: argparse.ArgumentParser, s: Setting, metavar: str | None) -> None:
+    """``--KEY`` for setting ``s``; ``None`` when not given, so it overrides only then."""
+    text = f"{s.help} (default: {shown(s.default)})".replace("%", "%%")
+    flag = "--" + s.key.replace("_", "-")
+    if isinstance(s.default, bool):
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+    elif s.check is not None and s.check.choices:
+        parser.add_argument(flag, choices=s.check.choices, default=None, help=text)
+    else:
+        parser.add_argument(flag, type=_typed(s), metavar=metavar, default=None, help=text)
+
+
+def _other_settings() -> str:
+    """The ``--help`` epilog: every setting without an option, as ``--set`` writes its
+    default (a JSON value)."""
+    lines = ["settings without an option of their own (--set KEY=VALUE, or KEY = VALUE in "
+             "--config):"]
+    for key, s in SETTINGS.items():
+        if key not in OPTIONS and key != "dataset":
+            lines += textwrap.wrap(s.help, 96, initial_indent=f"  {key}={json.dumps(s.default)}: ",
+                                   subsequent_indent="      ", break_on_hyphens=False)
+    return "\n".join(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = _other_settings()
     parser.add_argument("dataset", nargs="?", metavar="DATASET.npz",
                         help="dataset file (not needed with --resume)")
     parser.add_argument("--out", required=True, metavar="RUN", help="run directory")
@@ -58,85 +105,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=positive_int, metavar="N", default=None,
                         help="CPU threads per process (default: torch's choice); 1 is much "
                              "faster for small models on a busy machine")
-    parser.add_argument("--preset", choices=_PRESETS, default=None,
-                        help="network: feed-forward, dense recurrent, self-recurrent, or "
-                             "skip-connected self-recurrent (default: scsr)")
-    parser.add_argument("--bip", action=argparse.BooleanOptionalAction, default=None,
-                        help="train per-neuron α, β, θ (default: on)")
-    parser.add_argument("--hidden", type=int_list, metavar="N,N", default=None,
-                        help="hidden layer sizes (default: 48,48, the small default digits model)")
-    parser.add_argument("--epochs", type=positive_int, metavar="N", default=None,
-                        help="epochs (default: 10)")
-    parser.add_argument("--batch", type=positive_int, metavar="N", default=None,
-                        help="global batch size (default: 16)")
-    parser.add_argument("--lr", type=positive_float, metavar="LR", default=None,
-                        help="Adam learning rate (default: 0.05)")
-    parser.add_argument("--seed", type=non_negative_int, metavar="N", default=None,
-                        help="random seed (default: 0)")
-    parser.add_argument("--bits", type=fixed_point, metavar="W,S,F", default=None,
-                        help="QAT widths weight,state,decay bits (default: 8,16,8)")
-    parser.add_argument("--qat-epochs", type=non_negative_int, metavar="N", default=None,
-                        help="train the last N epochs through the QAT forward (default: 2)")
-    parser.add_argument("--shift", type=non_negative_int, metavar="STEPS", default=None,
-                        help="augmentation: random time shift up to ±STEPS (default: 0)")
-    parser.add_argument("--band-shift", type=non_negative_int, metavar="BANDS", default=None,
-                        help="augmentation: shift all input channels by up to ±BANDS "
-                             "frequency bands (vocal-tract-length perturbation; default: 0)")
-    parser.add_argument("--drop", type=_probability, metavar="P", default=None,
-                        help="augmentation: delete input spikes with probability P")
-    parser.add_argument("--noise", type=_probability, metavar="P", default=None,
-                        help="augmentation: add input spikes with probability P per bin")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
-                        help="where to train (default: auto = CUDA when present)")
+    for key, metavar in OPTIONS.items():
+        _add_setting(parser, SETTINGS[key], metavar)
     parser.add_argument("--set", dest="settings", type=setting, action="append", default=[],
                         metavar="KEY=VALUE",
-                        help="any other training setting (see docs/training.md), e.g. "
-                             "--set intrinsic_lr=1.0; applied after --config, before the "
+                        help="any training setting (the options above, those listed below), "
+                             "e.g. --set intrinsic_lr=1.0; applied after --config, before the "
                              "options above; repeatable")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("preset", "bip", "hidden", "epochs", "batch", "lr", "seed", "qat_epochs",
-             "shift", "band_shift", "drop", "noise", "device")
-    values = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    if args.bits is not None:
-        fp = args.bits
-        values["bits"] = (fp.weight_bits, fp.state_bits, fp.decay_bits)
+    values = {key: getattr(args, key) for key in OPTIONS if getattr(args, key) is not None}
     if args.dataset is not None:
         values["dataset"] = str(Path(args.dataset).resolve())
     return values
 
 
-def run(args: argparse.Namespace) -> int:
-    from golden_model.errors import ScsrError
-    from scsr.train import TrainConfig, load_checkpoint, load_toml, train
+def _resumed(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """The settings of the run in ``out``, with the few options a resume may give."""
+    from scsr.train import load_checkpoint
     from scsr.train.checkpoint import NAME
 
+    state = load_checkpoint(out / NAME)
+    extra = (set(_overrides(args)) | {k for k, _ in args.settings}) - {
+        "epochs", "device", "dataset"}
+    if extra or args.config:
+        raise ScsrError("--resume", ", ".join(sorted(extra)) or "--config",
+                        "a resumed run keeps its settings; only --device (and --epochs "
+                        "equal to the run's) may be given")
+    saved = TrainConfig.from_checkpoint(state["train_config"], str(out / NAME))
+    if args.epochs is not None and args.epochs != saved.epochs:
+        raise ScsrError("--epochs", str(args.epochs),
+                        f"the run in {out} was started for {saved.epochs} epochs, which "
+                        "fixes its learning-rate schedule and QAT epochs; resuming to "
+                        "another count would not give the run that count trains. Resume "
+                        "without --epochs, or start a new run (--stop-after splits a long "
+                        "run into jobs)")
+    return {**saved.to_dict(), **_overrides(args)}
+
+
+def _given(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of a new run: the TOML file's, then ``--set``'s, then the options',
+    each checked where it was read (a bad value names the file or ``--set`` and the key)."""
+    values = check_settings(load_toml(args.config), args.config) if args.config else {}
+    values.update(check_settings(dict(args.settings), "--set"))
+    values.update(_overrides(args))
+    if not values.get("dataset"):
+        raise ScsrError("DATASET.npz", "", "is required (unless --resume)")
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if args.resume:
-        state = load_checkpoint(out / NAME)
-        extra = (set(_overrides(args)) | {k for k, _ in args.settings}) - {
-            "epochs", "device", "dataset"}
-        if extra or args.config:
-            raise ScsrError("--resume", ", ".join(sorted(extra)) or "--config",
-                            "a resumed run keeps its settings; only --device (and --epochs "
-                            "equal to the run's) may be given")
-        saved = TrainConfig.from_checkpoint(state["train_config"], str(out / NAME))
-        if args.epochs is not None and args.epochs != saved.epochs:
-            raise ScsrError("--epochs", str(args.epochs),
-                            f"the run in {out} was started for {saved.epochs} epochs, which "
-                            "fixes its learning-rate schedule and QAT epochs; resuming to "
-                            "another count would not give the run that count trains. Resume "
-                            "without --epochs, or start a new run (--stop-after splits a long "
-                            "run into jobs)")
-        raw = {**saved.to_dict(), **_overrides(args)}
-    else:
-        raw = load_toml(args.config) if args.config else {}
-        raw = {**TrainConfig().to_dict(), **raw, **dict(args.settings), **_overrides(args)}
-        if not raw.get("dataset"):
-            raise ScsrError("DATASET.npz", "", "is required (unless --resume)")
-    config = TrainConfig.from_dict(raw, "--set/--config/options" if args.settings
-                                   else args.config or "options")
+    raw = _resumed(args, out) if args.resume else _given(args)
+    config = TrainConfig.from_dict(raw, "options")
+    from scsr.train import train  # torch, once the settings are known to be good
     if args.threads:
         import torch
 

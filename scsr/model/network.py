@@ -15,119 +15,23 @@ feedback forces the literal ``for t: for layer:`` order.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from golden_model import FixedPoint, Projection
+from golden_model import Projection
 from golden_model.bundle import INPUT
 from golden_model.topology import layer_names, topology
 
+from .config import ModelConfig
 from .neurons import LIFLayer
 from .quant import quantise_layer
 from .scan import NeuronParams, ScanMode
 from .scan_rec import recurrent_scan, reference_recurrent_scan
 from .spike_matmul import spike_matmul
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything that defines a model; round-trips through :meth:`to_dict`/JSON.
-
-    Attributes
-    ----------
-    channels, hidden, classes : int, tuple of int, int
-        Input spike channels, hidden layer sizes, output neurons (one per class).
-    preset : str
-        The name it was made from (informative).
-    skip, self_recurrent, recurrent, feedback : bool
-        Topology: ``l-2 → l`` skips, per-neuron ``w_self``, dense ``l → l`` (delay 1),
-        ``l → l-1`` (delay 1).
-    train_alpha, train_beta, train_theta, train_w_self : bool
-        Which intrinsic parameters are trained (BIP = the first three).
-    tau_s, tau_m : float
-        Initial time constants in timesteps; ``theta`` initial threshold; ``w_self`` initial
-        self weight.
-    weight_gain : float
-        Initial weights are normal with std ``weight_gain / sqrt(fan_in)``.
-    slope : float
-        Steepness of the surrogate gradient (:mod:`scsr.model.scan`).
-    normalise : bool
-        Multiply each neuron's synaptic input (projections and ``w_self``) by
-        ``(1-α)(1-β)``, the inverse of the steady-state gain of the two decays, so a
-        constant current ``c`` settles ``v`` near ``c`` whatever the τ's. A pure
-        reparametrisation: :meth:`ScsrNet.effective` folds it into the weights that QAT and
-        export quantise. Off by default so checkpoints written before it load unchanged.
-    self_bound : float
-        When > 0, the effective ``w_self`` is capped at ``self_bound · θ``: a neuron whose
-        own spike alone exceeds θ fires every step from its first spike on, and the
-        gradient through that self-loop is what made training jump (docs/training.md). Off
-        by default so checkpoints written before it load unchanged.
-    equalise : bool
-        Quantise with :func:`scsr.model.quant.neuron_stretch`: every neuron's incoming row
-        uses the whole weight range (QAT and export alike). Off here so checkpoints written
-        before it load unchanged; ``scsr train`` turns it on by default (``TrainConfig``).
-    stretch_surrogate : bool
-        With ``equalise``, measure each neuron's surrogate in its own float units
-        (``σ / c``) in QAT, as float training did; with the layer's ``σ``, a neuron stretched
-        by ``c`` gets a surrogate ``c`` times narrower and taller the moment QAT starts. Off
-        here so that checkpoints made before it load unchanged; ``scsr train`` turns it on
-        by default (``TrainConfig``).
-    bits : tuple of int
-        ``(weight_bits, state_bits, decay_bits)`` used by the QAT forward.
-    """
-
-    channels: int
-    hidden: tuple[int, ...]
-    classes: int
-    preset: str = "custom"
-    skip: bool = False
-    self_recurrent: bool = False
-    recurrent: bool = False
-    feedback: bool = False
-    train_alpha: bool = False
-    train_beta: bool = False
-    train_theta: bool = False
-    train_w_self: bool = False
-    tau_s: float = 4.0
-    tau_m: float = 8.0
-    theta: float = 1.0
-    w_self: float = 0.0
-    weight_gain: float = 3.0
-    slope: float = 5.0
-    normalise: bool = False
-    self_bound: float = 0.0
-    equalise: bool = False
-    stretch_surrogate: bool = False
-    bits: tuple[int, int, int] = (8, 16, 8)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
-        values = dict(raw)
-        values["hidden"] = tuple(values["hidden"])
-        if "bits" in values:
-            values["bits"] = tuple(values["bits"])
-        return cls(**values)
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return (*self.hidden, self.classes)
-
-    @property
-    def fixed_point(self) -> FixedPoint:
-        return FixedPoint(*self.bits)
 
 
 class NetOutput(NamedTuple):

@@ -9,7 +9,7 @@
 
 With ``bip=True`` the intrinsic parameters ``α`` (τ_s), ``β`` (τ_m) and ``θ`` are trained
 with the weights (backpropagated intrinsic plasticity); without it they stay at their
-initial values. Any field of :class:`~scsr.model.network.ModelConfig` can be overridden.
+initial values. Any field of :class:`~scsr.model.config.ModelConfig` can be overridden.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from golden_model.errors import ScsrError
 
-from .network import ModelConfig
+from .config import ModelConfig
 
 PRESETS: dict[str, dict[str, bool]] = {
     "ff": {},

@@ -33,7 +33,7 @@ from golden_model import progress
 from golden_model.atomic import remove_leftovers
 from golden_model.errors import ScsrError
 from scsr.data.store import Dataset, load_dataset
-from scsr.model import ModelConfig, NetOutput, ScsrNet, preset
+from scsr.model import ModelConfig, NetOutput, ScsrNet
 
 from . import ddp
 from .checkpoint import NAME, load_checkpoint, save_checkpoint
@@ -48,11 +48,7 @@ CALIBRATION_BATCH = 32
 
 def model_config(config: TrainConfig, dataset: Dataset) -> ModelConfig:
     """The model a training config asks for, sized for ``dataset``."""
-    return preset(config.preset, dataset.channels, config.hidden, len(dataset.classes),
-                  config.bip, bits=config.bits, tau_s=config.tau_s, tau_m=config.tau_m,
-                  theta=config.theta, weight_gain=config.weight_gain, slope=config.slope,
-                  normalise=config.normalise, self_bound=config.self_bound,
-                  equalise=config.equalise, stretch_surrogate=config.stretch_surrogate)
+    return config.sized(dataset.channels, len(dataset.classes))
 
 
 def _random_shift(x: torch.Tensor, axis: int, reach: int, block: int,

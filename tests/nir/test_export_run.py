@@ -27,7 +27,7 @@ def make_run(path, config: ModelConfig) -> ScsrNet:
 def test_run_exports_its_effective_float_model(tmp_path):
     config = ModelConfig(channels=4, hidden=(6, 5), classes=3, skip=True, self_recurrent=True,
                          w_self=0.4, normalise=True, tau_s=3.0, tau_m=6.0, theta=0.8,
-                         weight_gain=40.0)
+                         weight_gain=40.0, equalise=False, stretch_surrogate=False)
     model = make_run(tmp_path / "run", config)
     summary = export_nir(tmp_path / "run", tmp_path / "m.nir", 1e-4)
     assert summary["kind"] == "run" and summary["projections"] == len(model.projections)

@@ -15,14 +15,17 @@ from golden_model import FixedPoint, ScsrError, simulate
 from scsr import torch_int
 from scsr.export import to_bundle
 from scsr.model import PRESETS, ModelConfig, ScsrNet, preset
+from scsr.model.config import LEGACY
 from scsr.model.quant import THETA_HEADROOM, quantise_layer
 from scsr.model.scan import NeuronParams, reference_scan
 from scsr.train.loop import hidden_keep
 
 
 def _net(name: str, bip: bool = True, **overrides) -> ScsrNet:
+    """A preset net as these tests were written for: ``ModelConfig``'s old defaults
+    (:data:`LEGACY`: weight gain 3, no normalisation or stretch) unless overridden."""
     torch.manual_seed(1)
-    return ScsrNet(preset(name, 12, (20, 16), 4, bip=bip, **overrides))
+    return ScsrNet(preset(name, 12, (20, 16), 4, bip=bip, **{**LEGACY, **overrides}))
 
 
 def _input(batch: int = 5, steps: int = 30, channels: int = 12) -> torch.Tensor:
@@ -243,6 +246,17 @@ def test_unknown_preset_is_a_user_error() -> None:
 
 
 def test_config_round_trips_through_json() -> None:
-    config = preset("scsr", 12, (20, 16), 4, bip=True, bits=(6, 12, 5))
+    config = preset("scsr", 12, (20, 16), 4, bip=True, fixed_point=FixedPoint(6, 12, 5))
     assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
-    assert config.fixed_point == FixedPoint(6, 12, 5)
+    assert config.to_dict()["bits"] == (6, 12, 5)
+
+
+def test_a_saved_model_config_without_a_key_means_the_old_default() -> None:
+    """A ``model_config`` saved before ``normalise``/``equalise``/``stretch_surrogate``
+    existed was a model without them (weight gain 3); today's defaults are ``scsr
+    train``'s."""
+    config = preset("scsr", 12, (20, 16), 4, bip=True)
+    assert (config.weight_gain, config.normalise, config.equalise,
+            config.stretch_surrogate) == (2.0, True, True, True)
+    old = {k: v for k, v in config.to_dict().items() if k not in LEGACY}
+    assert ModelConfig.from_dict(old) == dataclasses.replace(config, **LEGACY)

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scsr.model import ScsrNet, preset, scan_cpu
+from scsr.model.config import LEGACY
 from scsr.model.scan import NeuronParams, ScanMode
 from scsr.model.scan_rec import recurrent_scan, reference_recurrent_scan
 from tools.scan_check import GRADIENTS, MODES, mode_for, random_case
@@ -109,7 +110,7 @@ def test_rsnn_network_fused_equals_per_step_loop(quant: bool) -> None:
     """The whole ``rsnn`` net (every layer recurrent): fused forward and backward against
     ``fused=False`` (per-step loop, dense matmuls), parameters' gradients included."""
     torch.manual_seed(3)
-    net = ScsrNet(preset("rsnn", 12, (24, 16), 4, bip=True))
+    net = ScsrNet(preset("rsnn", 12, (24, 16), 4, bip=True, **LEGACY))
     x = (torch.rand(4, 40, 12, generator=torch.Generator().manual_seed(4)) < 0.3).float()
     outs, grads = [], []
     for fused in (True, False):

@@ -169,7 +169,7 @@ def test_a_checkpoint_older_than_a_default_resumes_as_it_was_trained(scsr, datas
                                                                      tmp_path) -> None:
     """``equalise`` and ``stretch_surrogate`` are on by default; a run saved before they
     existed (no such keys) was trained without them and resumes so."""
-    assert TrainConfig().equalise and TrainConfig().stretch_surrogate
+    assert TrainConfig().model.equalise and TrainConfig().model.stretch_surrogate
     run = tmp_path / "old"
     first = scsr("train", dataset, "--out", run, "--epochs", "3", "--stop-after", "2",
                  "--seed", "5", "--set", "equalise=false", "--set", "stretch_surrogate=false",
@@ -307,7 +307,7 @@ def test_toml_config_sets_what_options_do_not(scsr, dataset, tmp_path) -> None:
     state = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
     config = TrainConfig.from_dict(state["train_config"], "x")
     assert state["optimizer"]["param_groups"][0]["betas"][1] == 0.99
-    assert (config.preset, config.bip, config.hidden, config.batch, config.seed,
+    assert (config.preset, config.bip, config.model.hidden, config.batch, config.seed,
             config.intrinsic_lr, config.band_shift, config.adam_beta2) == (
         "ff", False, (8,), 12, 3, 0.5, 1, 0.99)
     done = scsr("train", dataset, "--out", tmp_path / "s", "--set", "intrinsic_lr=fast")
@@ -392,10 +392,11 @@ def test_weight_decay_shrinks_the_weights_only() -> None:
     """AdamW decays the synaptic weights; α, β, θ and ``w_self`` keep no decay. Off, it is
     the plain Adam every earlier run used (so they stay reproducible)."""
     from scsr.model import ScsrNet, preset
+    from scsr.model.config import LEGACY
     from scsr.train.loop import make_optimizer
 
     torch.manual_seed(0)
-    model = ScsrNet(preset("scsr", 6, (8,), 3, bip=True))
+    model = ScsrNet(preset("scsr", 6, (8,), 3, bip=True, **LEGACY))
     plain = make_optimizer(model, TrainConfig())
     assert type(plain) is torch.optim.Adam
     assert [g["weight_decay"] for g in plain.param_groups] == [0.0, 0.0]
@@ -446,8 +447,9 @@ def test_skip_nonfinite_skips_one_bad_batch_or_stops(dataset, tmp_path, monkeypa
         return loss * float("nan") if calls["n"] == 2 else loss
 
     monkeypatch.setattr(loop, "cross_entropy", nan_on_second_batch)
-    config = TrainConfig(dataset=str(dataset), hidden=(16, 16), batch=8, epochs=1,
-                         qat_epochs=0, skip_nonfinite=allowed, device="cpu")
+    config = TrainConfig.from_dict({"dataset": str(dataset), "hidden": [16, 16], "batch": 8,
+                                    "epochs": 1, "qat_epochs": 0, "skip_nonfinite": allowed,
+                                    "device": "cpu"}, "test")
     if not allowed:
         with pytest.raises(ScsrError, match="batch 2: loss or gradients became NaN"):
             loop.train(config, tmp_path / "stop")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from golden_model.errors import ScsrError
+from golden_model.fixed import FixedPoint
 from scsr.train.config import TrainConfig
 
 
@@ -30,4 +31,5 @@ def test_out_of_range_settings_name_the_key(raw: dict, message: str) -> None:
 
 def test_the_defaults_and_the_shipped_ranges_pass() -> None:
     config = TrainConfig.from_dict({"epochs": 1, "bits": [2, 8, 1], "hidden": [1]}, "x.toml")
-    assert (config.epochs, config.bits, config.hidden) == (1, (2, 8, 1), (1,))
+    assert (config.epochs, config.model.fixed_point, config.model.hidden) == (
+        1, FixedPoint(2, 8, 1), (1,))
