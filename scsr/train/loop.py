@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -197,137 +198,212 @@ def train(config: TrainConfig, run: Path, resume: bool = False,
         ddp.teardown(ctx)
 
 
+def is_qat(config: TrainConfig, epoch: int) -> bool:
+    """Whether ``epoch`` (from 0) trains through the QAT forward: the last ``qat_epochs``."""
+    return epoch >= config.epochs - config.qat_epochs
+
+
+@dataclass
+class _Run:
+    """What one training run works on: settings, data, the model and its optimiser state.
+
+    ``rows`` (the metrics so far) and ``skipped`` (updates skipped on non-finite values)
+    grow as it trains; everything else is fixed once it is built.
+    """
+
+    config: TrainConfig
+    ctx: ddp.Context
+    dataset: Dataset
+    path: Path
+    cfg: ModelConfig
+    model: ScsrNet
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    average: torch.optim.swa_utils.AveragedModel | None
+    net: torch.nn.Module  # the model, or the model wrapped for DDP
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    @property
+    def judged(self) -> ScsrNet:
+        """What is evaluated, checkpointed as ``model`` and exported (the average with ema)."""
+        return self.model if self.average is None else self.average.module
+
+
 def _train(config: TrainConfig, run: Path, resume: bool, ctx: ddp.Context,
            stop_after: int) -> list[dict[str, Any]]:
     dataset = load_dataset(config.dataset)
-    checkpoint_path = run / NAME
-    if not resume and checkpoint_path.exists():
-        raise ScsrError(run, "", "already holds a training run; pass --resume to continue it "
-                                 "or choose another --out")
-    if ctx.main:  # what writes that a kill cut short left behind
-        for name in (NAME, *RUN_FILES):
-            remove_leftovers(run / name)
+    _claim(run, resume, ctx)
     if config.batch % ctx.world:
         raise ScsrError("--batch", str(config.batch), f"must be a multiple of the {ctx.world} "
                                                        "processes")
+    state = _build(config, dataset, run, ctx, calibrate=not resume)
+    start = _restore(state) if resume else 0
+    if ctx.world > 1:
+        state.net = torch.nn.parallel.DistributedDataParallel(
+            state.model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    for epoch in range(start, min(config.epochs, stop_after)):
+        began = time.perf_counter()
+        totals = ddp.all_sum(ctx, _epoch(state, epoch))
+        if ctx.main:
+            _record(state, epoch, totals, time.perf_counter() - began)
+        ddp.barrier(ctx)
+    return state.rows
+
+
+def _claim(run: Path, resume: bool, ctx: ddp.Context) -> None:
+    """Refuse to start over a run (``--resume`` continues one), and clear what a kill cut
+    short left behind, so that the files in ``run`` are always one epoch's."""
+    if not resume and (run / NAME).exists():
+        raise ScsrError(run, "", "already holds a training run; pass --resume to continue it "
+                                 "or choose another --out")
+    if ctx.main:
+        for name in (NAME, *RUN_FILES):
+            remove_leftovers(run / name)
+
+
+def _build(config: TrainConfig, dataset: Dataset, run: Path, ctx: ddp.Context,
+           calibrate: bool) -> _Run:
+    """The seeded model (calibrated on a first batch for a new run), its optimiser, the
+    cosine schedule and the parameter average, in the order that fixes the random draws."""
     torch.manual_seed(config.seed)
     cfg = model_config(config, dataset)
     model = ScsrNet(cfg).to(ctx.device)
-    if config.init_rate > 0 and not resume:
+    if config.init_rate > 0 and calibrate:
         first = torch.randperm(len(dataset.train_spikes), generator=torch.Generator()
                                .manual_seed(config.seed))[:CALIBRATION_BATCH].sort().values
         model.calibrate(torch.as_tensor(dataset.train_spikes[first.numpy()],
                                         device=ctx.device), config.init_rate)
-    params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=max(config.epochs, 1), eta_min=0.05 * config.lr)
     average = (torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema))
         if config.ema > 0 else None)
-    rows: list[dict[str, Any]] = []
-    start = 0
-    if resume:
-        state = load_checkpoint(checkpoint_path)
-        check_matches(state, dataset, str(checkpoint_path))
-        model.load_state_dict(state["trained_model" if average else "model"])
-        if average is not None:
-            average.module.load_state_dict(state["model"])
-            average.n_averaged.fill_(int(state["ema_steps"]))
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start, rows = int(state["epoch"]), list(state["metrics"])
-    skipped = int(rows[-1].get("skipped_updates", 0)) if rows else 0
-    net: torch.nn.Module = model
-    if ctx.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    return _Run(config, ctx, dataset, run, cfg, model, optimizer, scheduler, average, model)
 
-    spikes = torch.as_tensor(dataset.train_spikes)
+
+def _restore(state: _Run) -> int:
+    """Load the checkpoint of ``state.path`` into the run; returns the epochs it holds."""
+    where = state.path / NAME
+    saved = load_checkpoint(where)
+    check_matches(saved, state.dataset, str(where))
+    state.model.load_state_dict(saved["model" if state.average is None else "trained_model"])
+    if state.average is not None:
+        state.average.module.load_state_dict(saved["model"])
+        state.average.n_averaged.fill_(int(saved["ema_steps"]))
+    state.optimizer.load_state_dict(saved["optimizer"])
+    state.scheduler.load_state_dict(saved["scheduler"])
+    state.rows = list(saved["metrics"])
+    state.skipped = int(state.rows[-1].get("skipped_updates", 0)) if state.rows else 0
+    return int(saved["epoch"])
+
+
+def _epoch(state: _Run, epoch: int) -> list[float]:
+    """Train one epoch (float or QAT) on this process's share of every batch; returns its
+    loss sum, correct count and samples. Order and augmentation are drawn from generators
+    seeded by (seed, epoch, batch), so a resumed run sees the same batches."""
+    config, ctx, dataset = state.config, state.ctx, state.dataset
+    quant = is_qat(config, epoch)
+    spikes, labels = torch.as_tensor(dataset.train_spikes), torch.as_tensor(dataset.train_labels)
     bands = frequency_bands(dataset)
-    labels = torch.as_tensor(dataset.train_labels)
-    n = len(spikes)
-    for epoch in range(start, min(config.epochs, stop_after)):
-        began = time.perf_counter()
-        quant = epoch >= config.epochs - config.qat_epochs
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(
-            config.seed * 1_000_003 + epoch))
-        batches = math.ceil(n / config.batch)
-        totals = [0.0, 0.0, 0.0]  # loss sum, correct, samples
-        bar = progress.bar(range(batches), desc=f"epoch {epoch + 1}/{config.epochs}"
-                           + (" (QAT)" if quant else ""), unit="batch",
-                           disable=not ctx.main, leave=False)
-        for b in bar:
-            index = order[b * config.batch:(b + 1) * config.batch]
-            g = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) * 65_537 + b)
-            x = augment(spikes[index], config, g, bands)
-            keep = hidden_keep(model, len(index), config.hidden_drop, g)
-            shard = torch.tensor_split(torch.arange(len(index)), ctx.world)[ctx.rank]
-            x, y = x[shard].to(ctx.device), labels[index][shard].to(ctx.device)
-            keep = {name: k[shard].to(ctx.device) for name, k in keep.items()}
-            out = net(x, quant=quant, keep=keep)
-            counts = out.counts
-            loss = (cross_entropy(counts * config.logit_scale, y,
-                                  label_smoothing=config.label_smoothing)
-                    + rate_penalty(out, config))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            finite = _finite_everywhere(ctx, bool(torch.isfinite(loss)) and all(
-                bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None))
-            if not finite:
-                if skipped >= config.skip_nonfinite:
-                    raise _nonfinite(config, epoch, b, "loss or gradients")
-                skipped += 1
-                if ctx.main:
-                    progress.write(f"epoch {epoch + 1}, batch {b + 1}: loss or gradients "
-                                   f"NaN/infinite; update skipped ({skipped} of "
-                                   f"{config.skip_nonfinite} allowed)")
-                continue
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-            optimizer.step()
-            if not _finite_everywhere(ctx, all(bool(torch.isfinite(p).all()) for p in params)):
-                raise _nonfinite(config, epoch, b, "parameters")
-            if average is not None:
-                average.update_parameters(model)
-            correct = int((counts.argmax(1) == y).sum())
-            totals = [totals[0] + loss.item() * len(y), totals[1] + correct, totals[2] + len(y)]
-            bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}",
-                            acc=f"{totals[1] / totals[2]:.1%}")
-        bar.close()
-        scheduler.step()
-        totals = ddp.all_sum(ctx, totals)
+    order = torch.randperm(len(spikes), generator=torch.Generator().manual_seed(
+        config.seed * 1_000_003 + epoch))
+    totals = [0.0, 0.0, 0.0]  # loss sum, correct, samples
+    bar = progress.bar(range(math.ceil(len(spikes) / config.batch)),
+                       desc=f"epoch {epoch + 1}/{config.epochs}" + (" (QAT)" if quant else ""),
+                       unit="batch", disable=not ctx.main, leave=False)
+    for b in bar:
+        index = order[b * config.batch:(b + 1) * config.batch]
+        g = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) * 65_537 + b)
+        x = augment(spikes[index], config, g, bands)
+        keep = hidden_keep(state.model, len(index), config.hidden_drop, g)
+        shard = torch.tensor_split(torch.arange(len(index)), ctx.world)[ctx.rank]
+        x, y = x[shard].to(ctx.device), labels[index][shard].to(ctx.device)
+        keep = {name: k[shard].to(ctx.device) for name, k in keep.items()}
+        done = _step(state, x, y, keep, quant, (epoch, b))
+        if done is None:
+            continue
+        totals = [totals[0] + done[0] * len(y), totals[1] + done[1], totals[2] + len(y)]
+        bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}", acc=f"{totals[1] / totals[2]:.1%}")
+    bar.close()
+    state.scheduler.step()
+    return totals
+
+
+def _step(state: _Run, x: torch.Tensor, y: torch.Tensor, keep: dict[str, torch.Tensor],
+          quant: bool, at: tuple[int, int]) -> tuple[float, int] | None:
+    """One update on a batch; returns its mean loss and correct count, or ``None`` when
+    its loss or gradients were not finite on some process and ``skip_nonfinite`` still
+    allows skipping it (every process skips alike, so DDP stays in step)."""
+    config, ctx, params = state.config, state.ctx, state.params
+    out = state.net(x, quant=quant, keep=keep)
+    loss = (cross_entropy(out.counts * config.logit_scale, y,
+                          label_smoothing=config.label_smoothing) + rate_penalty(out, config))
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if not _finite_everywhere(ctx, bool(torch.isfinite(loss)) and all(
+            bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)):
+        if state.skipped >= config.skip_nonfinite:
+            raise _nonfinite(config, *at, "loss or gradients")
+        state.skipped += 1
         if ctx.main:
-            judged = model if average is None else average.module
-            row = {
-                "epoch": epoch + 1, "mode": "qat" if quant else "float",
-                "train_loss": totals[0] / totals[2], "train_accuracy": totals[1] / totals[2],
-                "test_accuracy_float": evaluate(judged, dataset.test_spikes,
-                                                dataset.test_labels, False, ctx.device),
-                "test_accuracy_fixed": evaluate(judged, dataset.test_spikes,
-                                                dataset.test_labels, True, ctx.device),
-                "lr": optimizer.param_groups[0]["lr"],
-                "seconds": round(time.perf_counter() - began, 3),
-                "skipped_updates": skipped,
-            }
-            rows.append(row)
-            averaged = {} if average is None else {
-                "trained_model": model.state_dict(), "ema_steps": int(average.n_averaged)}
-            save_checkpoint(checkpoint_path, {
-                "epoch": epoch + 1, "model": judged.state_dict(), **averaged,
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "model_config": cfg.to_dict(), "train_config": config.to_dict(),
-                "classes": [str(c) for c in dataset.classes],
-                "dataset_config": json.dumps(dataset.config, sort_keys=True),
-                "metrics": rows,
-            })
-            write_metrics(run, rows, {"train_config": config.to_dict(),
-                                      "model_config": cfg.to_dict(), "processes": ctx.world,
-                                      "device": str(ctx.device)})
-            plot_curves(run, rows, f"{cfg.preset}, {dataset.channels} ch")
-            progress.write(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, train "
-                           f"{row['train_accuracy']:.1%}, test float "
-                           f"{row['test_accuracy_float']:.1%}, fixed "
-                           f"{row['test_accuracy_fixed']:.1%} ({row['seconds']:.1f} s)")
-        ddp.barrier(ctx)
-    return rows
+            progress.write(f"epoch {at[0] + 1}, batch {at[1] + 1}: loss or gradients "
+                           f"NaN/infinite; update skipped ({state.skipped} of "
+                           f"{config.skip_nonfinite} allowed)")
+        return None
+    if config.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+    state.optimizer.step()
+    if not _finite_everywhere(ctx, all(bool(torch.isfinite(p).all()) for p in params)):
+        raise _nonfinite(config, *at, "parameters")
+    if state.average is not None:
+        state.average.update_parameters(state.model)
+    return loss.item(), int((out.counts.argmax(1) == y).sum())
+
+
+def _record(state: _Run, epoch: int, totals: list[float], seconds: float) -> None:
+    """Rank 0 after an epoch: evaluate the test split (float and fixed point), then replace
+    the checkpoint, the metrics and the curve, and print one line."""
+    dataset, judged = state.dataset, state.judged
+    row = {
+        "epoch": epoch + 1, "mode": "qat" if is_qat(state.config, epoch) else "float",
+        "train_loss": totals[0] / totals[2], "train_accuracy": totals[1] / totals[2],
+        "test_accuracy_float": evaluate(judged, dataset.test_spikes, dataset.test_labels,
+                                        False, state.ctx.device),
+        "test_accuracy_fixed": evaluate(judged, dataset.test_spikes, dataset.test_labels,
+                                        True, state.ctx.device),
+        "lr": state.optimizer.param_groups[0]["lr"],
+        "seconds": round(seconds, 3),
+        "skipped_updates": state.skipped,
+    }
+    state.rows.append(row)
+    _save(state, epoch + 1)
+    progress.write(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}, train "
+                   f"{row['train_accuracy']:.1%}, test float "
+                   f"{row['test_accuracy_float']:.1%}, fixed "
+                   f"{row['test_accuracy_fixed']:.1%} ({row['seconds']:.1f} s)")
+
+
+def _save(state: _Run, epochs: int) -> None:
+    """Replace the checkpoint (enough to resume bit-exactly), metrics and curve of the run."""
+    config, cfg, dataset = state.config, state.cfg, state.dataset
+    averaged = {} if state.average is None else {
+        "trained_model": state.model.state_dict(), "ema_steps": int(state.average.n_averaged)}
+    save_checkpoint(state.path / NAME, {
+        "epoch": epochs, "model": state.judged.state_dict(), **averaged,
+        "optimizer": state.optimizer.state_dict(), "scheduler": state.scheduler.state_dict(),
+        "model_config": cfg.to_dict(), "train_config": config.to_dict(),
+        "classes": [str(c) for c in dataset.classes],
+        "dataset_config": json.dumps(dataset.config, sort_keys=True),
+        "metrics": state.rows,
+    })
+    write_metrics(state.path, state.rows, {"train_config": config.to_dict(),
+                                           "model_config": cfg.to_dict(),
+                                           "processes": state.ctx.world,
+                                           "device": str(state.ctx.device)})
+    plot_curves(state.path, state.rows, f"{cfg.preset}, {dataset.channels} ch")
