@@ -1,14 +1,15 @@
 """Batched reference simulator of a bundle (design §4), with optional full traces.
 
-Two schedules compute the same thing. ``timestep`` is §4 read literally: for each ``t``,
-for each layer in manifest order. ``layer`` runs one layer over all timesteps before the
-next, which lets every input that does not depend on the layer's own state come from one
-large matrix product; it is valid whenever no ``delay = 1`` projection comes from a later
-layer (feedback), and ``auto`` picks it then. Tests hold the two equal.
+Two schedules compute the same thing, both iterating :mod:`golden_model.schedule`'s plan.
+``timestep`` is §4 read literally: for each ``t``, for each layer in manifest order.
+``layer`` runs one layer over all timesteps before the next, which lets every external
+input come from one large matrix product; it is valid unless the plan says the net needs
+the timestep-major order (feedback), and ``auto`` picks it then. Tests hold the two equal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -24,6 +25,7 @@ from .neuron import (
     update,
     work_dtype,
 )
+from .schedule import LayerPlan, Plan, bundle_plan, reads_previous
 
 Schedule = Literal["auto", "timestep", "layer"]
 
@@ -63,14 +65,9 @@ def predict(counts: np.ndarray) -> np.ndarray:
     return np.argmax(counts, axis=-1).astype(np.int32)
 
 
-def has_feedback(bundle: Bundle) -> bool:
-    """Whether some ``delay = 1`` projection reads a layer that comes after its destination."""
-    return any(p.delay == 1 and bundle.layer_index(p.src) > bundle.layer_index(p.dst)
-               for p in bundle.projections)
-
-
 def _delayed(history: np.ndarray, delay: int) -> np.ndarray:
-    """Spikes ``(T, B, n)`` as seen through a delay: ``x[t - delay]``, zeros before ``t = 0``."""
+    """Spikes ``(T, B, n)`` as seen through a delay: ``x[t - delay]``, zeros before ``t = 0``
+    (§4's ``delay = 1`` read, for a whole history at once)."""
     if delay == 0:
         return history
     shifted = np.zeros_like(history)
@@ -129,75 +126,76 @@ def simulate(
     x = np.asarray(spikes)
     if x.ndim != 3 or x.shape[2] != bundle.channels:
         raise ValueError(f"spikes must be (batch, T, {bundle.channels}), not {x.shape}")
+    order = bundle_plan(bundle)
     if schedule == "auto":
-        schedule = "timestep" if has_feedback(bundle) else "layer"
-    if schedule == "layer" and has_feedback(bundle):
+        schedule = "timestep" if order.timestep_major else "layer"
+    if schedule == "layer" and order.timestep_major:
         raise ValueError("the layer schedule cannot run a bundle with feedback projections")
     recorder = _Recorder(bundle, x.shape[0], x.shape[1], trace)
     run = _run_layer_major if schedule == "layer" else _run_timestep_major
-    run(bundle, np.ascontiguousarray(x.swapaxes(0, 1), dtype=np.uint8), recorder)
+    run(bundle, order, np.ascontiguousarray(x.swapaxes(0, 1), dtype=np.uint8), recorder)
     return recorder.result(bundle)
 
 
-class _LayerPlan(NamedTuple):
-    """What one layer's loop needs, computed once: dtypes chosen from the §4 bounds."""
+class _Arithmetic(NamedTuple):
+    """One layer's numbers, converted once: dtypes chosen from the §4 bounds."""
 
-    incoming: tuple[Projection, ...]
+    step: LayerPlan
     weights: dict[str, np.ndarray]  # converted to matmul_dtype
     matmul_dtype: type
     params: LayerParams  # in work dtype
     work_dtype: type
 
     @classmethod
-    def of(cls, bundle: Bundle, layer: str) -> _LayerPlan:
-        incoming = bundle.incoming(layer)
-        bound = sum_bound([bundle.weights(p) for p in incoming])
+    def of(cls, bundle: Bundle, step: LayerPlan) -> _Arithmetic:
+        bound = sum_bound([bundle.weights(p) for p in step.incoming])
         mm = matmul_dtype(bound)
         work = work_dtype(bundle.fixed_point, bound)
-        params = LayerParams(*(a.astype(work) for a in layer_params(bundle, layer)))
-        return cls(incoming, {p.weights: bundle.weights(p).astype(mm) for p in incoming},
+        params = LayerParams(*(a.astype(work) for a in layer_params(bundle, step.name)))
+        return cls(step, {p.weights: bundle.weights(p).astype(mm) for p in step.incoming},
                    mm, params, work)
 
+    def sum(self, sources: list[np.ndarray], projections: Sequence[Projection],
+            out_dtype: type = np.int64) -> np.ndarray:
+        """§4 phase 1: the exact ``Σ_p s_src(p) @ W_p.T`` over ``projections``."""
+        return accumulate(sources, [self.weights[p.weights] for p in projections],
+                          self.matmul_dtype, out_dtype)
 
-def _run_timestep_major(bundle: Bundle, x: np.ndarray, rec: _Recorder) -> None:
+
+def _run_timestep_major(bundle: Bundle, order: Plan, x: np.ndarray, rec: _Recorder) -> None:
     steps, batch, _ = x.shape
-    plans = {l.name: _LayerPlan.of(bundle, l.name) for l in bundle.layers}
-    states = {l.name: LayerState.zeros((batch,), l.size, plans[l.name].work_dtype)
-              for l in bundle.layers}
+    layers = [_Arithmetic.of(bundle, step) for step in order.layers]
+    states = {a.step.name: LayerState.zeros((batch,), a.step.size, a.work_dtype)
+              for a in layers}
     silent_input = np.zeros((batch, bundle.channels), np.uint8)
     for t in range(steps):
         previous = {name: state.s for name, state in states.items()}
         previous[INPUT] = x[t - 1] if t > 0 else silent_input
         current = {INPUT: x[t]}
-        for layer in bundle.layers:
-            plan = plans[layer.name]
-            acc = (accumulate([(current if p.delay == 0 else previous)[p.src]
-                               for p in plan.incoming],
-                              [plan.weights[p.weights] for p in plan.incoming], plan.matmul_dtype)
-                   if plan.incoming else np.zeros((batch, layer.size), np.int64))
-            states[layer.name] = update(states[layer.name], acc, plan.params, bundle.fixed_point)
-            current[layer.name] = states[layer.name].s
-            rec.record(layer.name, t, states[layer.name])
+        for a in layers:
+            name, incoming = a.step.name, a.step.incoming
+            acc = (a.sum([(previous if reads_previous(p) else current)[p.src]
+                          for p in incoming], incoming)
+                   if incoming else np.zeros((batch, a.step.size), np.int64))
+            states[name] = update(states[name], acc, a.params, bundle.fixed_point)
+            current[name] = states[name].s
+            rec.record(name, t, states[name])
 
 
-def _run_layer_major(bundle: Bundle, x: np.ndarray, rec: _Recorder) -> None:
+def _run_layer_major(bundle: Bundle, order: Plan, x: np.ndarray, rec: _Recorder) -> None:
     steps, batch, _ = x.shape
     history = {INPUT: x}
-    for layer in bundle.layers:
-        plan = _LayerPlan.of(bundle, layer.name)
-        own = [plan.weights[p.weights] for p in plan.incoming if p.src == layer.name]
-        ext = [p for p in plan.incoming if p.src != layer.name]
+    for step in order.layers:
+        a = _Arithmetic.of(bundle, step)
         # The sums fit the work dtype: work_dtype was chosen for this very bound.
-        acc_ext = (accumulate([_delayed(history[p.src], p.delay) for p in ext],
-                              [plan.weights[p.weights] for p in ext], plan.matmul_dtype,
-                              plan.work_dtype)
-                   if ext else np.zeros((steps, batch, layer.size), plan.work_dtype))
-        state = LayerState.zeros((batch,), layer.size, plan.work_dtype)
+        acc_ext = (a.sum([_delayed(history[p.src], p.delay) for p in step.external],
+                         step.external, a.work_dtype)
+                   if step.external else np.zeros((steps, batch, step.size), a.work_dtype))
+        state = LayerState.zeros((batch,), step.size, a.work_dtype)
         for t in range(steps):
             acc = acc_ext[t]
-            if own:  # dense recurrence reads this layer's own spikes of t-1
-                acc = acc + accumulate([state.s] * len(own), own, plan.matmul_dtype,
-                                       plan.work_dtype)
-            state = update(state, acc, plan.params, bundle.fixed_point)
-            rec.record(layer.name, t, state)
-        history[layer.name] = rec.s[layer.name]
+            if step.own:  # dense recurrence reads this layer's own spikes of t-1
+                acc = acc + a.sum([state.s] * len(step.own), step.own, a.work_dtype)
+            state = update(state, acc, a.params, bundle.fixed_point)
+            rec.record(step.name, t, state)
+        history[step.name] = rec.s[step.name]

@@ -5,7 +5,8 @@ Same inputs and outputs as :func:`golden_model.simulate` and bit for bit the sam
 a GPU when there is one. Ranges, the rounding constant and the widths come from the bundle's
 :class:`~golden_model.fixed.FixedPoint`; nothing of §4 is re-typed here.
 
-Two schedules, as in the golden model: without feedback projections every layer runs over
+Two schedules, as in the golden model, both iterating :mod:`golden_model.schedule`'s plan:
+without feedback projections every layer runs over
 all timesteps before the next one, so all inputs that do not depend on the layer's own state
 come from one matrix product over the whole batch and every timestep (exact: see
 :func:`golden_model.neuron.matmul_dtype`), and the per-timestep loop updates preallocated
@@ -24,7 +25,7 @@ import torch
 from golden_model import Bundle, FixedPoint, SimResult, predict
 from golden_model.bundle import INPUT, Projection
 from golden_model.neuron import matmul_dtype, sum_bound, work_dtype
-from golden_model.simulate import has_feedback
+from golden_model.schedule import LayerPlan, bundle_plan, reads_previous
 
 _TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64, np.int64: torch.int64,
                 np.int32: torch.int32}
@@ -155,10 +156,10 @@ class _Lookup:
         return torch.nn.functional.embedding_bag(index, self.table, mode="sum")
 
 
-class _Plan(NamedTuple):
-    """One layer's incoming projections with weights ready for an exact product."""
+class _Arithmetic(NamedTuple):
+    """One layer of the plan with its weights ready for an exact product."""
 
-    incoming: tuple[Projection, ...]
+    step: LayerPlan
     weights: dict[str, torch.Tensor]  # transposed, (n_src, size), in the matmul dtype
     lookups: dict[str, _Lookup]  # the projections that :class:`_Lookup` computes
     dtype: torch.dtype
@@ -166,8 +167,8 @@ class _Plan(NamedTuple):
     params: IntParams
 
     @classmethod
-    def of(cls, bundle: Bundle, layer: str, device: torch.device) -> _Plan:
-        incoming = bundle.incoming(layer)
+    def of(cls, bundle: Bundle, step: LayerPlan, device: torch.device) -> _Arithmetic:
+        incoming = step.incoming
         bound = sum_bound([bundle.weights(p) for p in incoming])
         dtype = _TORCH_DTYPE[matmul_dtype(bound)]
         work = _TORCH_DTYPE[work_dtype(bundle.fixed_point, bound)]
@@ -175,10 +176,11 @@ class _Plan(NamedTuple):
                    .to(dtype) for p in incoming}
         lookups = {key: _Lookup(w) for key, w in weights.items()
                    if dtype == torch.float32 and w.shape[0] >= LOOKUP_MIN_SOURCES}
-        params = IntParams(*(torch.as_tensor(np.asarray(bundle.param(layer, kind), np.int64),
+        params = IntParams(*(torch.as_tensor(np.asarray(bundle.param(step.name, kind),
+                                                        np.int64),
                                              device=device).to(work)
                              for kind in ("alpha", "beta", "theta", "w_self")))
-        return cls(incoming, weights, lookups, dtype, work, params)
+        return cls(step, weights, lookups, dtype, work, params)
 
     def accumulate(self, sources: list[tuple[torch.Tensor, Projection]]) -> torch.Tensor:
         """Phase 1: the exact sum ``Σ_p x_src(p) @ W_p.T`` (any leading dims), in the matmul
@@ -259,39 +261,38 @@ def simulate(bundle: Bundle, spikes: np.ndarray, trace: bool = False,
     x_t[1:] = x.swapaxes(0, 1)
     x_t = torch.as_tensor(x_t, device=dev)
     rec = _Recorder(bundle, steps, batch, trace, dev)
-    plans = {layer.name: _Plan.of(bundle, layer.name, dev) for layer in bundle.layers}
+    order = bundle_plan(bundle)
+    layers = [_Arithmetic.of(bundle, step, dev) for step in order.layers]
     with torch.no_grad():
-        if has_feedback(bundle):
-            _run_timestep_major(bundle, x_t, plans, rec)
-        else:
-            _run_layer_major(bundle, x_t, plans, rec)
+        run = _run_timestep_major if order.timestep_major else _run_layer_major
+        run(bundle.fixed_point, x_t, layers, rec)
     return rec.result()
 
 
-def _run_timestep_major(bundle: Bundle, x: torch.Tensor, plans: dict[str, _Plan],
+def _run_timestep_major(fp: FixedPoint, x: torch.Tensor, layers: list[_Arithmetic],
                         rec: _Recorder) -> None:
     """§4 read literally; ``x`` is ``(T + 1, batch, C)`` with the silent ``x[-1]`` first."""
     steps, batch = x.shape[0] - 1, x.shape[1]
     states = {}
-    for layer in bundle.layers:
-        zero = torch.zeros((batch, layer.size), dtype=plans[layer.name].work, device=x.device)
-        states[layer.name] = IntState(zero, zero, zero)
+    for a in layers:
+        zero = torch.zeros((batch, a.step.size), dtype=a.work, device=x.device)
+        states[a.step.name] = IntState(zero, zero, zero)
     for t in range(steps):
         previous = {name: state.s for name, state in states.items()}
         previous[INPUT] = x[t]
         current: dict[str, torch.Tensor] = {INPUT: x[t + 1]}
-        for layer in bundle.layers:
-            plan = plans[layer.name]
-            acc = (plan.accumulate([((current if p.delay == 0 else previous)[p.src], p)
-                                    for p in plan.incoming]).to(plan.work)
-                   if plan.incoming else 0)
-            state = update(states[layer.name], acc, plan.params, bundle.fixed_point)
-            states[layer.name] = state
-            current[layer.name] = state.s
-            rec.record(layer.name, t, state.s, state.i, state.v)
+        for a in layers:
+            name, incoming = a.step.name, a.step.incoming
+            acc = (a.accumulate([((previous if reads_previous(p) else current)[p.src], p)
+                                 for p in incoming]).to(a.work)
+                   if incoming else 0)
+            state = update(states[name], acc, a.params, fp)
+            states[name] = state
+            current[name] = state.s
+            rec.record(name, t, state.s, state.i, state.v)
 
 
-def _run_layer_major(bundle: Bundle, x: torch.Tensor, plans: dict[str, _Plan],
+def _run_layer_major(fp: FixedPoint, x: torch.Tensor, layers: list[_Arithmetic],
                      rec: _Recorder) -> None:
     """Blocks of :data:`WINDOW` timesteps; in each, every layer in order over the block.
 
@@ -303,23 +304,20 @@ def _run_layer_major(bundle: Bundle, x: torch.Tensor, plans: dict[str, _Plan],
     """
     steps, batch = x.shape[0] - 1, x.shape[1]
     dev = x.device
-    states = {layer.name: _InPlace(batch, plans[layer.name].params, bundle.fixed_point)
-              for layer in bundle.layers}
-    spikes = {layer.name: torch.zeros((WINDOW + 1, batch, layer.size), device=dev)
-              for layer in bundle.layers}
+    states = {a.step.name: _InPlace(batch, a.params, fp) for a in layers}
+    spikes = {a.step.name: torch.zeros((WINDOW + 1, batch, a.step.size), device=dev)
+              for a in layers}
     for t0 in range(0, steps, WINDOW):
         width = min(WINDOW, steps - t0)
         block = {INPUT: x[t0:t0 + width + 1], **spikes}  # row k: timestep t0 + k - 1
-        for layer in bundle.layers:
-            name, plan, state = layer.name, plans[layer.name], states[layer.name]
-            ext = [(block[p.src][1 - p.delay:width + 1 - p.delay], p) for p in plan.incoming
-                   if p.src != name]
-            own = [p for p in plan.incoming if p.src == name]
-            acc_ext = plan.accumulate(ext) if ext else None
+        for a in layers:
+            name, state, own = a.step.name, states[a.step.name], a.step.own
+            ext = [(block[p.src][1 - p.delay:width + 1 - p.delay], p) for p in a.step.external]
+            acc_ext = a.accumulate(ext) if ext else None
             for k in range(width):
                 acc = acc_ext[k] if acc_ext is not None else None
                 if own:  # dense recurrence reads this layer's own spikes of t-1 (row k)
-                    rec_acc = plan.accumulate([(spikes[name][k], p) for p in own])
+                    rec_acc = a.accumulate([(spikes[name][k], p) for p in own])
                     acc = rec_acc if acc is None else rec_acc.add_(acc)
                 fired = state.step(acc)
                 spikes[name][k + 1].copy_(fired)

@@ -24,6 +24,7 @@ from torch import nn
 
 from golden_model import Projection
 from golden_model.bundle import INPUT
+from golden_model.schedule import plan, reads_previous
 from golden_model.topology import layer_names, topology
 
 from .config import ModelConfig
@@ -73,8 +74,7 @@ class ScsrNet(nn.Module):
             LIFLayer(self.sizes[n], config.tau_s, config.tau_m, config.theta,
                      config.w_self if config.self_recurrent else 0.0, trainable)
             for n in self.names)
-        self.has_feedback = any(p.delay == 1 and self.names.index(p.src) > self.names.index(p.dst)
-                                for p in self.projections if p.src != INPUT)
+        self.plan = plan([(n, self.sizes[n]) for n in self.names], self.projections)
 
     # --- parameters per layer ---------------------------------------------------------------
     def incoming(self, layer: str) -> list[tuple[Projection, nn.Parameter]]:
@@ -150,7 +150,7 @@ class ScsrNet(nn.Module):
         unknown = set(keep) - set(self.names)
         if unknown:
             raise ValueError(f"keep names no layer: {sorted(unknown)}")
-        spikes = (self._timestep_major(xs, runs, keep) if self.has_feedback
+        spikes = (self._timestep_major(xs, runs, keep) if self.plan.timestep_major
                   else self._layer_major(xs, runs, fused, keep))
         return NetOutput(spikes[self.names[-1]].sum(0), spikes)
 
@@ -158,13 +158,10 @@ class ScsrNet(nn.Module):
                      keep: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         history = {INPUT: xs}
         sent = {INPUT: xs}  # what other layers receive (after `keep`)
-        for index, name in enumerate(self.names):
-            run, neuron = runs[index], self.neurons[index]
-            projections = [p for p, _ in self.incoming(name)]
-            external = [p for p in projections if p.src != name]
-            own = [p for p in projections if p.src == name]
+        for index, step in enumerate(self.plan.layers):
+            name, run, neuron, own = step.name, runs[index], self.neurons[index], step.own
             current: torch.Tensor | None = None  # no zeros + first term: one pass less
-            for p in external:  # binary spikes: spike-sparse on CPU (fused=False: dense)
+            for p in step.external:  # binary spikes: spike-sparse on CPU (fused=False: dense)
                 spikes = _delayed(sent[p.src], p.delay)
                 weight = run.weights[p.weights]
                 term = spike_matmul(spikes, weight) if fused else spikes @ weight.T
@@ -191,11 +188,11 @@ class ScsrNet(nn.Module):
             previous = {name: states[k].s for k, name in enumerate(self.names)}
             previous[INPUT] = xs[t - 1] if t > 0 else silent
             current = {INPUT: xs[t]}
-            for k, name in enumerate(self.names):
-                run = runs[k]
-                acc = sum((_kept((current if p.delay == 0 else previous)[p.src],
+            for k, step in enumerate(self.plan.layers):
+                name, run = step.name, runs[k]
+                acc = sum((_kept((previous if reads_previous(p) else current)[p.src],
                                  keep.get(p.src) if p.src != name else None)
-                           @ run.weights[p.weights].T) for p, _ in self.incoming(name))
+                           @ run.weights[p.weights].T) for p in step.incoming)
                 if isinstance(acc, int):
                     acc = xs.new_zeros((batch, self.sizes[name]))
                 s, states[k] = self.neurons[k](acc, states[k], run.params, run.mode)
@@ -209,7 +206,9 @@ def _kept(spikes: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:
 
 
 def _delayed(history: torch.Tensor, delay: int) -> torch.Tensor:
-    """``x[t - delay]`` of a ``(T, B, n)`` history with zeros before ``t = 0``."""
+    """``x[t - delay]`` of a ``(T, B, n)`` history with zeros before ``t = 0`` (§4's
+    ``delay = 1`` read for a whole history; :func:`golden_model.simulate._delayed` is the
+    numpy twin, each in its engine's array library)."""
     if delay == 0:
         return history
     return torch.cat([torch.zeros_like(history[:delay]), history[:-delay]])

@@ -66,6 +66,7 @@ def _forward(x, weight_t, alpha, beta, theta, w_self, quant, lo, hi, s, i_out, v
                     rec[k] += x[t, base + k]
             for k in range(size):
                 m = base + k
+                # §4: I = sat(decay(I, alpha_q) + acc + w_self·s[t-1]), decay = floor(x·d + 1/2)
                 d = i[k] * alpha[k]
                 if quant:
                     d = np.float32(np.floor(d + _HALF))
@@ -73,13 +74,13 @@ def _forward(x, weight_t, alpha, beta, theta, w_self, quant, lo, hi, s, i_out, v
                 ik = (d + xk) + w_self[k] * sp[k]
                 if quant:
                     ik = min(max(ik, lo), hi)
-                d = v[k] * beta[k]
+                d = v[k] * beta[k]  # §4: v = sat(decay(V, beta_q) + I)
                 if quant:
                     d = np.float32(np.floor(d + _HALF))
                 vp = d + ik
                 if quant:
                     vp = min(max(vp, lo), hi)
-                fired = vp > theta[k]
+                fired = vp > theta[k]  # §4: s = v > theta_q; V = 0 if s else v
                 sp[k] = _ONE if fired else _ZERO
                 v[k] = _ZERO if fired else vp
                 i[k] = ik

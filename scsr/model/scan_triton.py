@@ -44,19 +44,19 @@ def _forward_kernel(x, alpha, beta, theta, w_self, s_out, i_out, vpre_out,
     for t in tl.range(0, steps, num_stages=STAGES):
         offs = t * m_total + m
         xt = tl.load(x + offs, mask=mask, other=0.0)
-        d = i * a
+        d = i * a  # §4: I = sat(decay(I, alpha_q) + acc + w_self·s[t-1])
         if QUANT:
             d = tl.floor(d + 0.5)
         i = (d + xt) + w * sp
         if QUANT:
             i = tl.minimum(tl.maximum(i, lo), hi)
-        d = v * b
+        d = v * b  # §4: v = sat(decay(V, beta_q) + I)
         if QUANT:
             d = tl.floor(d + 0.5)
         vp = d + i
         if QUANT:
             vp = tl.minimum(tl.maximum(vp, lo), hi)
-        fired = vp > th
+        fired = vp > th  # §4: s = v > theta_q; V = 0 if s else v
         sp = tl.where(fired, 1.0, 0.0)
         v = tl.where(fired, 0.0, vp)
         tl.store(s_out + offs, sp, mask=mask)

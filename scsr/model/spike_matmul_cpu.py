@@ -131,7 +131,7 @@ def count(rows: Rows, threads: int) -> tuple[np.ndarray, int]:
 def gather(rows: Rows, weight: torch.Tensor, counts: np.ndarray, threads: int
            ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """``x @ W.T`` as ``(rows, N)`` for binary rows, with the CSR ``(offsets, index)`` of
-    their active inputs."""
+    their active inputs (§4 phase 1: ``acc = Σ_j W[i,j]·s_src[j]``, summed over fired ``j``)."""
     offsets = np.zeros(counts.shape[0] + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     index = np.empty(int(offsets[-1]), np.int32)

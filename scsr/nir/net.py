@@ -27,6 +27,7 @@ import numpy as np
 
 from golden_model import Bundle, FixedPoint, Layer, Projection
 from golden_model.bundle import INPUT, check_arrays
+from golden_model.schedule import plan, reads_previous
 
 #: Relative distance to the nearest integer under which a value counts as that integer.
 INTEGER_TOLERANCE = 1e-6
@@ -119,18 +120,20 @@ def float_spikes(net: FloatNet, spikes: np.ndarray) -> dict[str, np.ndarray]:
     zeros = {l.name: torch.zeros(batch, l.size, dtype=torch.float64) for l in net.layers}
     states = {n: LIFState(z, z, z) for n, z in zeros.items()}
     out = {l.name: np.zeros((steps, batch, l.size), np.uint8) for l in net.layers}
+    order = plan([(l.name, l.size) for l in net.layers], net.projections)  # §4's literal loop
     with torch.no_grad():
         for t in range(steps):
             previous = {n: s.s for n, s in states.items()}
             previous[INPUT] = x[t - 1] if t else torch.zeros_like(x[0])
             current = {INPUT: x[t]}
-            for layer in net.layers:
-                acc = zeros[layer.name].clone()
-                for p in net.incoming(layer.name):
-                    acc += (current if p.delay == 0 else previous)[p.src] @ weights[p.weights].T
-                _, states[layer.name] = lif_step(acc, states[layer.name], params[layer.name])
-                current[layer.name] = states[layer.name].s
-                out[layer.name][t] = states[layer.name].s.numpy().astype(np.uint8)
+            for step in order.layers:
+                acc = zeros[step.name].clone()
+                for p in step.incoming:
+                    source = (previous if reads_previous(p) else current)[p.src]
+                    acc += source @ weights[p.weights].T
+                _, states[step.name] = lif_step(acc, states[step.name], params[step.name])
+                current[step.name] = states[step.name].s
+                out[step.name][t] = states[step.name].s.numpy().astype(np.uint8)
     return {name: np.ascontiguousarray(a.swapaxes(0, 1)) for name, a in out.items()}
 
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from golden_model import simulate
 from golden_model.naive import naive_simulate
-from golden_model.simulate import has_feedback
+from golden_model.schedule import has_feedback
 from tests.golden.strategies import bundles, inputs
 
 
