@@ -19,6 +19,11 @@ def layer_names(count: int) -> list[str]:
     return [f"h{k + 1}" for k in range(count - 1)] + ["out"]
 
 
+def projection(src: str, dst: str, delay: int) -> Projection:
+    """A projection named by the one weight-key rule: ``src->dst``, ``@1`` when delayed."""
+    return Projection(src, dst, delay, f"{src}->{dst}" + ("@1" if delay else ""))
+
+
 def topology(names: list[str], skip: bool, recurrent: bool, feedback: bool) -> list[Projection]:
     """The projection list of a stacked net with the requested extras."""
     nodes = [INPUT, *names]  # node k is "layer k" with the input as layer 0
@@ -32,6 +37,5 @@ def topology(names: list[str], skip: bool, recurrent: bool, feedback: bool) -> l
             sources.append((dst, 1))
         if feedback and k + 1 < len(nodes):
             sources.append((nodes[k + 1], 1))
-        projections += [Projection(src, dst, delay, f"{src}->{dst}" + ("@1" if delay else ""))
-                        for src, delay in sources]
+        projections += [projection(src, dst, delay) for src, delay in sources]
     return projections

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden_model import Projection
 from golden_model.bundle import INPUT, NAME_PATTERN
 from golden_model.errors import ScsrError
+from golden_model.topology import projection
 
 from .discretise import DEFAULT_DT, NEURON_FIELDS, layer_from_node, node_size
 from .graph import Graph, Node
@@ -332,9 +332,8 @@ def import_graph(graph: Graph, where: str, dt: float | None = None,
         key = (names[e.src], names[e.dst], e.delay)
         merged[key] = merged.get(key, 0) + e.weight * gain
     rank = {names[n]: k for k, n in enumerate(order)} | {INPUT: -1}
-    projections = tuple(Projection(s, d, delay, f"{s}->{d}" + ("@1" if delay else ""))
-                        for s, d, delay in sorted(merged, key=lambda t: (rank[t[1]], t[2],
-                                                                         rank[t[0]])))
+    in_order = sorted(merged, key=lambda t: (rank[t[1]], t[2], rank[t[0]]))
+    projections = tuple(projection(s, d, delay) for s, d, delay in in_order)
     layers = tuple(FloatLayer(names[n], euler[n].alpha, euler[n].beta, euler[n].theta,
                               w_self[n]) for n in order)
     if timesteps is None:
