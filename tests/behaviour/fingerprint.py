@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 from golden_model import FixedPoint, save_bundle, save_npz
 from golden_model.bundle import Projection, check_arrays
 from golden_model.random_bundle import RandomSpec, random_bundle
+from scsr.sweep.cache import arrays_digest
 
 RECORD = Path(__file__).with_name("fingerprints.json")
 
@@ -50,16 +50,6 @@ TRAININGS: dict[str, tuple[str, ...]] = {
 }
 TRAIN_COMMON = ("--threads", "1", "--hidden", "16,16", "--batch", "8", "--lr", "0.1",
                 "--epochs", "2", "--qat-epochs", "1", "--seed", "5")
-
-
-def digest(arrays: dict[str, np.ndarray]) -> str:
-    """sha256 over sorted names, dtypes, shapes and C-order bytes."""
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def _npz(path: Path) -> dict[str, np.ndarray]:
@@ -96,7 +86,7 @@ def simulate_fingerprints(run, work: Path) -> dict[str, str]:
             done = run("simulate", "--bundle", work / name, "--input", work / "x.npz",
                        "--out", result, "--backend", backend, "--trace")
             assert done.returncode == 0, done.stderr
-            out[f"simulate.{name}.{backend}"] = digest(_npz(result))
+            out[f"simulate.{name}.{backend}"] = arrays_digest(_npz(result))
     return out
 
 
@@ -121,7 +111,7 @@ def checkpoint_fingerprint(run, folder: Path, bits: str, work: Path) -> str:
     done = run("export", folder, "--bits", bits, "--out", bundle)
     assert done.returncode == 0, done.stderr
     arrays.update({f"bundle.{k}": v for k, v in _npz(bundle / "arrays.npz").items()})
-    return digest(arrays)
+    return arrays_digest(arrays)
 
 
 def compute(run, work: Path) -> dict[str, str]:
