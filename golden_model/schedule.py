@@ -41,9 +41,6 @@ class Plan(NamedTuple):
     layers: tuple[LayerPlan, ...]
     timestep_major: bool
 
-    def layer(self, name: str) -> LayerPlan:
-        return next(layer for layer in self.layers if layer.name == name)
-
 
 def reads_previous(projection: Projection) -> bool:
     """Whether the projection reads its source's spikes of ``t - 1`` (§4: ``delay = 1``)."""
