@@ -319,12 +319,17 @@ class LayerCore(wiring.Component):
             s_l[t][i] = 1 if v > theta_q[i] else 0
             V[i] = 0 if s_l[t][i] else v
 
-        as ``UPDATE_STAGES`` = 5 registered stages (II = 1), one timing-critical step each:
-        1 memory data, as read, 2 both decay products and ``acc + w_self``, 3 ``I``, 4 ``v``,
-        5 threshold and reset (combinational into the write-back). ``first`` stands for the
-        §4 initial state (all 0): it clears the decay products (a synchronous reset, no
-        logic before the multiplier) and ``s_l[t-1]``. Stage 1 is a plain copy of the read
-        data, so Yosys may fold it into the memory's output register.
+        as ``UPDATE_STAGES`` = 7 registered stages (II = 1), one timing-critical step each:
+        1 memory data, as read, 2 the multiplier operands and ``acc + w_self``, 3 both decay
+        products, 4 the products again, 5 ``I``, 6 ``v``, 7 threshold and reset
+        (combinational into the write-back). Stages 2 and 4 are plain copies on either side
+        of the multiply: Yosys does not pull registers into the ECP5 MULT18X18D, and
+        without them the placer leaves several nanoseconds of routing between a DSP and the
+        logic around it (the reason P ≥ 8 missed 100 MHz); with them the placer can put one
+        register next to each side of the DSP. ``first`` stands for the §4 initial state
+        (all 0): it clears the decay products (a synchronous reset, no logic before the
+        multiplier) and ``s_l[t-1]``. Stage 1 is a plain copy of the read data, so Yosys
+        may fold it into the memory's output register.
         ``decay(x, d) + y`` is formed as ``(x·d + (y·2^F + 2^(F-1))) >> F``, the same
         integer (``y·2^F`` has no fraction bits to round) with one adder instead of two.
         """
@@ -346,27 +351,38 @@ class LayerCore(wiring.Component):
         alpha = reg("alpha", prm.alpha_q.shape(), prm.alpha_q)
         beta = reg("beta", prm.beta_q.shape(), prm.beta_q)
         theta1 = reg("theta1", prm.theta_q.shape(), prm.theta_q)
-        # 2: decay products and the exact phase-1 sum plus w_self
-        # §4: acc = … + w_self[i] · s_l[t-1][i], and the x·d of decay(x, d) for I and V
-        product = signed(self.cfg.product_bits)
-        i_prod = reg("i_prod", product, Mux(first1, 0, i_old * alpha))
-        v_prod = reg("v_prod", product, Mux(first1, 0, v_old * beta))
+        # 2: multiplier operands, and the exact phase-1 sum plus w_self
+        # §4: acc = … + w_self[i] · s_l[t-1][i]
+        first2 = reg("first2", 1, first1)
+        i_opd = reg("i_opd", state, i_old)
+        v_opd = reg("v_opd", state, v_old)
+        alpha2 = reg("alpha2", alpha.shape(), alpha)
+        beta2 = reg("beta2", beta.shape(), beta)
         total = reg("total", signed(self.cfg.acc_bits + 1),
                     acc1 + Mux(s_prev1 & ~first1, w_self, 0))
-        theta2 = reg("theta2", theta1.shape(), theta1)
-        # 3: I   — §4: I[i] = sat( decay(I[i], alpha_q[i]) + acc )
-        i_new = reg("i_new", state, self._sat((i_prod + self._rounded(total)) >> fp.decay_bits))
-        v_prod3 = reg("v_prod3", v_prod.shape(), v_prod)
-        theta3 = reg("theta3", theta1.shape(), theta2)
-        # 4: v   — §4: v = sat( decay(V[i], beta_q[i]) + I[i] )
-        v_sat = reg("v_sat", state, self._sat((v_prod3 + self._rounded(i_new)) >> fp.decay_bits))
-        i_new4 = reg("i_new4", state, i_new)
-        theta4 = reg("theta4", theta1.shape(), theta3)
-        # 5: threshold and reset — §4: s_l[t][i] = 1 if v > theta_q[i] else 0;
+        # 3: the x·d of decay(x, d) for I and V
+        product = signed(self.cfg.product_bits)
+        i_prod = reg("i_prod", product, Mux(first2, 0, i_opd * alpha2))
+        v_prod = reg("v_prod", product, Mux(first2, 0, v_opd * beta2))
+        total3 = reg("total3", total.shape(), total)
+        # 4: the products again, away from the DSP
+        i_prod4 = reg("i_prod4", product, i_prod)
+        v_prod4 = reg("v_prod4", product, v_prod)
+        total4 = reg("total4", total.shape(), total3)
+        # 5: I   — §4: I[i] = sat( decay(I[i], alpha_q[i]) + acc )
+        i_new = reg("i_new", state, self._sat((i_prod4 + self._rounded(total4)) >> fp.decay_bits))
+        v_prod5 = reg("v_prod5", product, v_prod4)
+        # 6: v   — §4: v = sat( decay(V[i], beta_q[i]) + I[i] )
+        v_sat = reg("v_sat", state, self._sat((v_prod5 + self._rounded(i_new)) >> fp.decay_bits))
+        i_new6 = reg("i_new6", state, i_new)
+        theta = theta1
+        for k in range(2, UPDATE_STAGES):  # theta_q, carried to the threshold stage
+            theta = reg(f"theta{k}_", theta1.shape(), theta)
+        # 7: threshold and reset — §4: s_l[t][i] = 1 if v > theta_q[i] else 0;
         #    V[i] = 0 if s_l[t][i] else v
         m.d.comb += [
-            new_i.eq(i_new4),
-            fired.eq(v_sat > theta4),
+            new_i.eq(i_new6),
+            fired.eq(v_sat > theta),
             new_v.eq(Mux(fired, 0, v_sat)),
         ]
 
