@@ -94,6 +94,14 @@ def tool_versions(env: dict[str, str]) -> dict[str, str]:
     return versions
 
 
+def _amaranth_version() -> str:
+    """The generator's version: it shapes the netlist, so a bitstream's sha256 is only
+    reproducible with the same one (``tests/synth/test_reference_bitstreams.py``)."""
+    from importlib.metadata import version
+
+    return f"Amaranth {version('amaranth')}"
+
+
 def _steps(script: str) -> list[str]:
     """The tool invocations of Amaranth's generated build script, in order."""
     return [line for line in script.splitlines() if line.startswith('"$')]
@@ -222,7 +230,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                                     if v["used"]},
             "synth_options": synth_opts,
             "fit_check": reasons,
-            "tools": tool_versions(env),
+            "tools": {"amaranth": _amaranth_version(), **tool_versions(env)},
             "tool_seconds": seconds,
             "bitstream": BITSTREAM[target.family] if timing["pass"] else None,
             "bitstream_sha256": digest,
