@@ -284,13 +284,13 @@ class NetConfig:
 
 
 #: Pipeline stages of phase 2 from the memory read to the write-back (memory data,
-#: multiplier operands, decay products, the products again, ``I``, ``v``, threshold and
+#: multiplier operands, decay products, the products again, ``I``, ``v``, threshold,
 #: write-back); see ``docs/architecture.md``.
-UPDATE_STAGES = 7
+UPDATE_STAGES = 8
 #: Pipeline stages of phase 1 after the issue (registered read data, add and write).
 ADD_STAGES = 2
 #: Cycles a core spends per timestep beyond ``(E_in + 1) · words``: the end-of-timestep
 #: handshake, the drain of the update pipeline and, after events, of the add pipeline.
-#: 10 since the two copy stages around each multiply (they buy 100 MHz at every lane count
-#: on the ECP5; ``docs/hardware.md``); it was 8.
+#: 11 since the copy stages around each multiply and the registered threshold (they buy
+#: 100 MHz at every lane count on the ECP5; ``docs/hardware.md``); it was 8.
 FIXED_LATENCY = 1 + UPDATE_STAGES + ADD_STAGES

@@ -319,10 +319,10 @@ class LayerCore(wiring.Component):
             s_l[t][i] = 1 if v > theta_q[i] else 0
             V[i] = 0 if s_l[t][i] else v
 
-        as ``UPDATE_STAGES`` = 7 registered stages (II = 1), one timing-critical step each:
+        as ``UPDATE_STAGES`` = 8 registered stages (II = 1), one timing-critical step each:
         1 memory data, as read, 2 the multiplier operands and ``acc + w_self``, 3 both decay
-        products, 4 the products again, 5 ``I``, 6 ``v``, 7 threshold and reset
-        (combinational into the write-back). Stages 2 and 4 are plain copies on either side
+        products, 4 the products again, 5 ``I``, 6 ``v``, 7 threshold and reset, 8 the
+        write-back (memories, spike queue and trace, from stage 7's registers). Stages 2 and 4 are plain copies on either side
         of the multiply: Yosys does not pull registers into the ECP5 MULT18X18D, and
         without them the placer leaves several nanoseconds of routing between a DSP and the
         logic around it (the reason P ≥ 8 missed 100 MHz); with them the placer can put one
@@ -376,15 +376,16 @@ class LayerCore(wiring.Component):
         v_sat = reg("v_sat", state, self._sat((v_prod5 + self._rounded(i_new)) >> fp.decay_bits))
         i_new6 = reg("i_new6", state, i_new)
         theta = theta1
-        for k in range(2, UPDATE_STAGES):  # theta_q, carried to the threshold stage
+        for k in range(2, 7):  # theta_q, carried to the threshold stage
             theta = reg(f"theta{k}_", theta1.shape(), theta)
         # 7: threshold and reset — §4: s_l[t][i] = 1 if v > theta_q[i] else 0;
         #    V[i] = 0 if s_l[t][i] else v
-        m.d.comb += [
-            new_i.eq(i_new6),
-            fired.eq(v_sat > theta),
-            new_v.eq(Mux(fired, 0, v_sat)),
-        ]
+        spiked = v_sat > theta
+        m.d.comb += fired.eq(reg("fired", 1, spiked))
+        m.d.comb += new_v.eq(reg("v_reset", state, Mux(spiked, 0, v_sat)))
+        m.d.comb += new_i.eq(reg("i_new7", state, i_new6))
+        # 8: write-back (``_write_back``) from registers: the compare's carry chain does not
+        # share a clock period with the spike queue's write enable (P lanes wide).
 
     def _rounded(self, y: object) -> object:
         """``y·2^F + 2^(F-1)``: the addend that turns ``x·d`` into ``decay(x, d) + y``
