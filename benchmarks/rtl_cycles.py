@@ -27,7 +27,8 @@ import numpy as np
 from golden_model import FixedPoint, load_bundle, load_spikes, simulate
 from golden_model.atomic import atomic_file
 from golden_model.random_bundle import RandomSpec, random_bundle
-from rtl.config import FIXED_LATENCY, NetConfig
+from rtl.config import NetConfig
+from scsr.cli.argtypes import add_pipeline_option
 from sim import runner
 from sim.backend import simulate_rtl
 from sim.measure import cycle_report
@@ -41,6 +42,7 @@ def main() -> int:
     inputs.add_argument("--dataset", metavar="DS.npz",
                         help="dataset file: the first N samples of its test split")
     parser.add_argument("--lanes", type=int, default=4, metavar="P")
+    add_pipeline_option(parser, "deep")
     parser.add_argument("--samples", type=int, default=2, metavar="N")
     parser.add_argument("--timesteps", type=int, default=50, metavar="T",
                         help="timesteps of random inputs")
@@ -66,11 +68,13 @@ def main() -> int:
                   ).astype(np.uint8)
         source = "Bernoulli(0.1) random spikes (no --input given)"
     golden = simulate(bundle, spikes, trace=True)
-    net = NetConfig.from_bundle(bundle, args.lanes)
+    net = NetConfig.from_bundle(bundle, args.lanes, pipeline=args.pipeline)
     report = {"model": model, "inputs": source, "lanes": args.lanes,
               "samples": int(spikes.shape[0]), "timesteps": int(spikes.shape[1]),
-              "target": f"cycles <= 1.10 * (E_in + 1) * ceil(N/P) + 8 per layer-timestep "
-                        f"(this core's fixed latency is {FIXED_LATENCY})",
+              "pipeline": args.pipeline,
+              "target": "cycles <= 1.10 * (E_in + 1) * ceil(N/P) + fixed latency per "
+                        f"layer-timestep (this core's fixed latency is "
+                        f"{net.cores[0].fixed_latency})",
               "cycles_counted": "each core's own busy cycles per timestep (its trace "
                                 "counter): waits between rows for an upstream layer are "
                                 "left out, the final add-pipeline drain always counts "
@@ -83,7 +87,7 @@ def main() -> int:
             continue
         start = time.perf_counter()
         got, raw = simulate_rtl(bundle, spikes, True, simulator, lanes=args.lanes,
-                                optimize=True)
+                                optimize=True, pipeline=args.pipeline)
         total = time.perf_counter() - start
         status = runner.status(raw)
         mismatches = sum(int(np.count_nonzero(a != got.arrays()[k]))

@@ -96,10 +96,19 @@ class CoreConfig:
     fixed_point: FixedPoint
     sources: tuple[Source, ...]
     acc_bits: int
+    pipeline: str = "deep"
 
     @property
     def words(self) -> int:
         return math.ceil(self.size / self.lanes)
+
+    @property
+    def live_lanes(self) -> int:
+        """Lanes that hold a neuron in some word: all ``P`` unless the layer is narrower
+        than ``P`` (one word). The others get no datapath: they would cost two multipliers
+        each for nothing, and their constant-zero registers made Yosys 0.70's abc9 fail an
+        assertion (``docs/hardware.md``)."""
+        return min(self.lanes, self.size)
 
     @property
     def rows(self) -> int:
@@ -152,6 +161,18 @@ class CoreConfig:
     def spike_queue_bits(self) -> int:
         """Width of one queue entry: word number, the word's ``P`` spike bits, eot, last."""
         return bits_for(self.words) + self.lanes + 2
+
+    @property
+    def update_stages(self) -> int:
+        """Phase 2's stages from the memory read to the write-back (:data:`UPDATE_STAGES`)."""
+        return UPDATE_STAGES[self.pipeline]
+
+    @property
+    def fixed_latency(self) -> int:
+        """Cycles a timestep costs beyond ``(E_in + 1) · words``: the end-of-timestep
+        handshake, the drain of the update pipeline and, after events, of the add pipeline
+        (8 with the ``short`` pipeline, 11 with ``deep``)."""
+        return 1 + self.update_stages + ADD_STAGES
 
     def lower_bound(self, events_in: int) -> int:
         """Cycle lower bound of one timestep (design §7): ``(E_in + 1) · ceil(N/P)``."""
@@ -210,12 +231,17 @@ class NetConfig:
     lanes: int
     cores: tuple[CoreConfig, ...]
     count_bits: int = COUNT_BITS
+    pipeline: str = "deep"
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle, lanes: int, where: str = "<bundle>") -> NetConfig:
+    def from_bundle(cls, bundle: Bundle, lanes: int, where: str = "<bundle>",
+                    pipeline: str = "deep") -> NetConfig:
         """Plan the cores; :class:`ScsrError` if the generator cannot build this bundle."""
         if not 1 <= lanes <= MAX_LANES:
             raise ScsrError("--lanes", "", f"{lanes} is outside [1, {MAX_LANES}]")
+        if pipeline not in UPDATE_STAGES:
+            raise ScsrError("--pipeline", pipeline,
+                            f"unknown pipeline (choose from {', '.join(UPDATE_STAGES)})")
         cores = []
         for layer in bundle.layers:
             sources = [Source(INPUT, 0, bundle.channels, 0, False, None)]
@@ -234,7 +260,7 @@ class NetConfig:
                                                              bundle.layer_index(s.name)))
             fan_in = sum(s.size for s in sources if s.weighted)
             core = CoreConfig(layer.name, layer.size, lanes, bundle.fixed_point, tuple(sources),
-                              accumulator_bits(bundle.fixed_point, fan_in))
+                              accumulator_bits(bundle.fixed_point, fan_in), pipeline)
             if bits_for(core.weight_depth) > MAX_ADDRESS_BITS:
                 raise ScsrError(where, f"layers[{bundle.layer_index(layer.name)}]",
                                 f"{layer.name!r} needs {core.weight_depth} weight words "
@@ -242,7 +268,7 @@ class NetConfig:
                                 f"more than the {1 << MAX_ADDRESS_BITS} one memory may address; "
                                 "use more lanes")
             cores.append(core)
-        return cls(bundle, lanes, tuple(cores))
+        return cls(bundle, lanes, tuple(cores), pipeline=pipeline)
 
     def core(self, name: str) -> CoreConfig:
         return next(c for c in self.cores if c.name == name)
@@ -279,18 +305,17 @@ class NetConfig:
             } for c in self.cores],
             "cycle_lower_bound": "(E_in + 1) * ceil(N / P) cycles per layer per timestep, "
                                  "E_in = events into the layer in that timestep",
-            "fixed_latency_per_timestep": FIXED_LATENCY,
+            "pipeline": self.pipeline,
+            "fixed_latency_per_timestep": self.cores[0].fixed_latency,
         }
 
 
-#: Pipeline stages of phase 2 from the memory read to the write-back (memory data,
-#: multiplier operands, decay products, the products again, ``I``, ``v``, threshold,
-#: write-back); see ``docs/architecture.md``.
-UPDATE_STAGES = 8
+#: Phase 2's pipelines, by name: stages from the memory read to the write-back.
+#: ``short`` (5): memory data, decay products and ``acc + w_self``, ``I``, ``v``, threshold
+#: into the write-back; the fewest flip-flops, for parts where each costs a logic cell (the
+#: iCE40 at 30 MHz). ``deep`` (8): also a copy stage on either side of each multiply and a
+#: registered threshold, for 100 MHz on the ECP5 at every lane count. Both compute the same
+#: §4 integers; ``docs/architecture.md``.
+UPDATE_STAGES = {"short": 5, "deep": 8}
 #: Pipeline stages of phase 1 after the issue (registered read data, add and write).
 ADD_STAGES = 2
-#: Cycles a core spends per timestep beyond ``(E_in + 1) · words``: the end-of-timestep
-#: handshake, the drain of the update pipeline and, after events, of the add pipeline.
-#: 11 since the copy stages around each multiply and the registered threshold (they buy
-#: 100 MHz at every lane count on the ECP5; ``docs/hardware.md``); it was 8.
-FIXED_LATENCY = 1 + UPDATE_STAGES + ADD_STAGES

@@ -4,7 +4,7 @@ Phase 1 (events) adds one weight-memory word per clock into the accumulators (II
 in three stages (read, register, add and write); the sums of the two adds still in flight
 when a word is read are forwarded, so back-to-back events on the same word see each
 other's sums. Phase 2 (update) decays, saturates, thresholds and
-resets one word of ``P`` neurons per clock (II = 1) in a pipeline of ``UPDATE_STAGES``
+resets one word of ``P`` neurons per clock (II = 1) in a pipeline of ``update_stages``
 stages, so that no clock period holds more than one multiply or one add-and-saturate.
 A separate emitter serialises the spikes of the finished timestep while phase 1 of the
 next one already runs.
@@ -19,7 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden_model.bundle import Bundle
 
-from .config import ADD_STAGES, UPDATE_STAGES, CoreConfig, bits_for
+from .config import ADD_STAGES, CoreConfig, bits_for
 from .fifo import RegisteredFIFO
 from .layouts import event_layout, param_layout, row_layout, trace_layout
 
@@ -59,9 +59,9 @@ class LayerCore(wiring.Component):
         yet. Idle cycles spent so are not this core's cost and stay out of ``cycles``.
 
     Cost: ``E_in · words`` cycles of phase 1, ``words`` of phase 2, plus
-    ``FIXED_LATENCY`` cycles of handshake and pipeline drain per timestep
-    (``(E_in + 1) · ceil(N/P) + UPDATE_STAGES + 2``); the emitter overlaps the next
-    timestep.
+    ``cfg.fixed_latency`` cycles of handshake and pipeline drain per timestep
+    (``(E_in + 1) · ceil(N/P) + update_stages + 1 + ADD_STAGES``); the emitter overlaps
+    the next timestep.
     """
 
     def __init__(self, cfg: CoreConfig, bundle: Bundle) -> None:
@@ -131,12 +131,13 @@ class LayerCore(wiring.Component):
         dp.s1_word = Signal(range(words))
         dp.s2 = Signal()
         dp.s2_word = Signal(range(words))
-        # --- phase 2: issue stage (u_word), then stages 1 … UPDATE_STAGES (write-back) ----
+        # --- phase 2: issue stage (u_word), then stages 1 … update_stages (write-back) ----
         dp.u_word = Signal(range(words))
         dp.u_issue = Signal()
-        dp.u_valid = [Signal(name=f"u{k}") for k in range(1, UPDATE_STAGES + 1)]
+        stages = cfg.update_stages
+        dp.u_valid = [Signal(name=f"u{k}") for k in range(1, stages + 1)]
         dp.u_words = [Signal(range(words), name=f"u{k}_word")
-                      for k in range(1, UPDATE_STAGES + 1)]
+                      for k in range(1, stages + 1)]
         dp.u1, dp.u1_word = dp.u_valid[0], dp.u_words[0]  # memory data: accumulator cleared
         dp.wb, dp.wb_word = dp.u_valid[-1], dp.u_words[-1]  # write-back: state, spikes, queue
         dp.first = Signal()
@@ -228,7 +229,7 @@ class LayerCore(wiring.Component):
                          queued.bits.eq(fired), queued.eot.eq(closing), queued.last.eq(dp.last)]
             for p in range(lanes):
                 m.d.comb += [state_w.data.i[p].eq(new_i[p]), state_w.data.v[p].eq(new_v[p])]
-        for p in range(lanes):
+        for p in range(self.cfg.live_lanes):  # the other lanes stay 0: no neuron in any word
             self._neuron(m, p, dp.first, dp.acc_r.data[p], dp.state_r.data, dp.param_r.data[p],
                          dp.spike_prev_r.data[p], new_i[p], new_v[p], fired[p])
 
@@ -248,7 +249,7 @@ class LayerCore(wiring.Component):
         then overlaps the wait. Those drain cycles are held in ``pending`` and dropped
         when another row follows, or counted when the timestep's ``eot`` comes, so the
         final drain always counts. So the count is ``(E_in + 1) · words`` plus
-        ``UPDATE_STAGES + 1``, plus ``ADD_STAGES`` after events, whatever the upstream
+        ``update_stages + 1``, plus ``ADD_STAGES`` after events, whatever the upstream
         timing; only the router's own idle cycles (dropping a ``delay = 1`` frame of the
         previous sample) would add to it.
         """
@@ -319,73 +320,74 @@ class LayerCore(wiring.Component):
             s_l[t][i] = 1 if v > theta_q[i] else 0
             V[i] = 0 if s_l[t][i] else v
 
-        as ``UPDATE_STAGES`` = 8 registered stages (II = 1), one timing-critical step each:
-        1 memory data, as read, 2 the multiplier operands and ``acc + w_self``, 3 both decay
-        products, 4 the products again, 5 ``I``, 6 ``v``, 7 threshold and reset, 8 the
-        write-back (memories, spike queue and trace, from stage 7's registers). Stages 2 and 4 are plain copies on either side
-        of the multiply: Yosys does not pull registers into the ECP5 MULT18X18D, and
-        without them the placer leaves several nanoseconds of routing between a DSP and the
-        logic around it (the reason P ≥ 8 missed 100 MHz); with them the placer can put one
-        register next to each side of the DSP. ``first`` stands for the §4 initial state
-        (all 0): it clears the decay products (a synchronous reset, no logic before the
-        multiplier) and ``s_l[t-1]``. Stage 1 is a plain copy of the read data, so Yosys
-        may fold it into the memory's output register.
+        as ``cfg.update_stages`` registered stages (II = 1), one timing-critical step each.
+        ``short`` (5): 1 memory data, as read, 2 both decay products and ``acc + w_self``,
+        3 ``I``, 4 ``v``, 5 threshold and reset, combinational into the write-back.
+        ``deep`` (8) adds three stages of plain copies (``copy``): the multiplier operands
+        before the multiply and the products after it (Yosys does not pull registers into
+        the ECP5 MULT18X18D; without them the placer left several nanoseconds of routing
+        between a DSP and the logic around it, the reason P ≥ 8 missed 100 MHz), and the
+        threshold's result, so the compare's carry chain does not share a clock period with
+        the spike queue's write enable, which gathers all ``P`` lanes.
+        ``first`` stands for the §4 initial state (all 0): it clears the decay products (a
+        synchronous reset, no logic before the multiplier) and ``s_l[t-1]``. Stage 1 is a
+        plain copy of the read data, so Yosys may fold it into the memory's output register.
         ``decay(x, d) + y`` is formed as ``(x·d + (y·2^F + 2^(F-1))) >> F``, the same
         integer (``y·2^F`` has no fraction bits to round) with one adder instead of two.
         """
         fp = self.cfg.fixed_point
         state = signed(fp.state_bits)
+        deep = self.cfg.pipeline == "deep"
 
         def reg(name: str, shape: object, value: object) -> Signal:
             out = Signal(shape, name=f"{name}{p}", reset_less=True)
             m.d.sync += out.eq(value)
             return out
 
-        # 1: memory data
+        def copy(name: str, shape: object, value: object) -> object:
+            """A stage of the ``deep`` pipeline only (a wire in the ``short`` one)."""
+            return reg(name, shape, value) if deep else value
+
+        # memory data
         first1 = reg("first1", 1, first)
         i_old = reg("i_old", state, st.i[p])
         v_old = reg("v_old", state, st.v[p])
         acc1 = reg("acc1", acc.shape(), acc)
         s_prev1 = reg("s_prev1", 1, s_prev)
         w_self = reg("w_self", prm.w_self.shape(), prm.w_self)
-        alpha = reg("alpha", prm.alpha_q.shape(), prm.alpha_q)
-        beta = reg("beta", prm.beta_q.shape(), prm.beta_q)
-        theta1 = reg("theta1", prm.theta_q.shape(), prm.theta_q)
-        # 2: multiplier operands, and the exact phase-1 sum plus w_self
+        theta = reg("theta1", prm.theta_q.shape(), prm.theta_q)
+        # (deep) multiplier operands; the exact phase-1 sum plus w_self
         # §4: acc = … + w_self[i] · s_l[t-1][i]
-        first2 = reg("first2", 1, first1)
-        i_opd = reg("i_opd", state, i_old)
-        v_opd = reg("v_opd", state, v_old)
-        alpha2 = reg("alpha2", alpha.shape(), alpha)
-        beta2 = reg("beta2", beta.shape(), beta)
+        first2 = copy("first2", 1, first1)
+        i_opd = copy("i_opd", state, i_old)
+        v_opd = copy("v_opd", state, v_old)
+        alpha = copy("alpha2", prm.alpha_q.shape(), reg("alpha", prm.alpha_q.shape(), prm.alpha_q))
+        beta = copy("beta2", prm.beta_q.shape(), reg("beta", prm.beta_q.shape(), prm.beta_q))
         total = reg("total", signed(self.cfg.acc_bits + 1),
                     acc1 + Mux(s_prev1 & ~first1, w_self, 0))
-        # 3: the x·d of decay(x, d) for I and V
+        # decay products — §4: the x·d of decay(x, d), for I and V
         product = signed(self.cfg.product_bits)
-        i_prod = reg("i_prod", product, Mux(first2, 0, i_opd * alpha2))
-        v_prod = reg("v_prod", product, Mux(first2, 0, v_opd * beta2))
-        total3 = reg("total3", total.shape(), total)
-        # 4: the products again, away from the DSP
-        i_prod4 = reg("i_prod4", product, i_prod)
-        v_prod4 = reg("v_prod4", product, v_prod)
-        total4 = reg("total4", total.shape(), total3)
-        # 5: I   — §4: I[i] = sat( decay(I[i], alpha_q[i]) + acc )
-        i_new = reg("i_new", state, self._sat((i_prod4 + self._rounded(total4)) >> fp.decay_bits))
-        v_prod5 = reg("v_prod5", product, v_prod4)
-        # 6: v   — §4: v = sat( decay(V[i], beta_q[i]) + I[i] )
-        v_sat = reg("v_sat", state, self._sat((v_prod5 + self._rounded(i_new)) >> fp.decay_bits))
-        i_new6 = reg("i_new6", state, i_new)
-        theta = theta1
-        for k in range(2, 7):  # theta_q, carried to the threshold stage
-            theta = reg(f"theta{k}_", theta1.shape(), theta)
-        # 7: threshold and reset — §4: s_l[t][i] = 1 if v > theta_q[i] else 0;
+        i_prod = reg("i_prod", product, Mux(first2, 0, i_opd * alpha))
+        v_prod = reg("v_prod", product, Mux(first2, 0, v_opd * beta))
+        total = copy("total3", total.shape(), total)
+        # (deep) the products again, away from the DSP
+        i_prod = copy("i_prod4", product, i_prod)
+        v_prod = copy("v_prod4", product, v_prod)
+        total = copy("total4", total.shape(), total)
+        # I   — §4: I[i] = sat( decay(I[i], alpha_q[i]) + acc )
+        i_new = reg("i_new", state, self._sat((i_prod + self._rounded(total)) >> fp.decay_bits))
+        v_prod = reg("v_prod_i", product, v_prod)
+        # v   — §4: v = sat( decay(V[i], beta_q[i]) + I[i] )
+        v_sat = reg("v_sat", state, self._sat((v_prod + self._rounded(i_new)) >> fp.decay_bits))
+        i_new = reg("i_new_v", state, i_new)
+        for k in range(2, self.cfg.update_stages - deep):  # theta_q, to the threshold
+            theta = reg(f"theta{k}_", theta.shape(), theta)
+        # threshold and reset — §4: s_l[t][i] = 1 if v > theta_q[i] else 0;
         #    V[i] = 0 if s_l[t][i] else v
         spiked = v_sat > theta
-        m.d.comb += fired.eq(reg("fired", 1, spiked))
-        m.d.comb += new_v.eq(reg("v_reset", state, Mux(spiked, 0, v_sat)))
-        m.d.comb += new_i.eq(reg("i_new7", state, i_new6))
-        # 8: write-back (``_write_back``) from registers: the compare's carry chain does not
-        # share a clock period with the spike queue's write enable (P lanes wide).
+        m.d.comb += [fired.eq(copy("fired", 1, spiked)),
+                     new_v.eq(copy("v_reset", state, Mux(spiked, 0, v_sat))),
+                     new_i.eq(copy("i_new_t", state, i_new))]
 
     def _rounded(self, y: object) -> object:
         """``y·2^F + 2^(F-1)``: the addend that turns ``x·d`` into ``decay(x, d) + y``

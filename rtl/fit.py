@@ -152,9 +152,9 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
     multiplies = 0
     fp = net.bundle.fixed_point
     for core in net.cores:
-        lut4 += core.lanes * (3 * core.acc_bits + 16 * fp.state_bits)
-        ff += core.lanes * (2 * fp.state_bits + 2)
-        multiplies += 2 * core.lanes
+        lut4 += core.live_lanes * (3 * core.acc_bits + 16 * fp.state_bits)
+        ff += core.live_lanes * (2 * fp.state_bits + 2)
+        multiplies += 2 * core.live_lanes
     dsp = multiplies * dsp_per_multiply(net, target)
     if dsp > target.capacity["dsp"]:  # the synthesis then keeps multipliers in LUTs
         lut4 += multiplies * math.prod(decay_operands(fp))

@@ -34,6 +34,10 @@ class Target:
         the default model at P = 1: keeping everything in block RAM needs 31 of 30
         SB_RAM40_4K; 256 bits needs 27 but 5417 of 5280 logic cells; 160 bits, 29).
     nextpnr_cells : report kind → nextpnr utilisation key.
+    pipeline : phase 2's pipeline (``rtl.config.UPDATE_STAGES``): ``deep`` on the ECP5
+        (100 MHz at every lane count), ``short`` on the iCE40, where the deep pipeline's
+        copy registers (about 300 flip-flops per lane) do not fit: the default model at
+        P = 1 needed 5311 of 5280 logic cells with it, 4586 without.
     synth_options : extra Yosys ``synth_*`` arguments. iCE40: ``-device u`` (UltraPlus
         timing for ABC; Amaranth does not pass it) and ``-dffe_min_ce_use 8`` (clock
         enables used by fewer than 8 flip-flops become LUT logic: fewer control sets per
@@ -59,6 +63,7 @@ class Target:
     drive_high: tuple[str, ...] = field(default=())
     synth_options: tuple[str, ...] = field(default=())
     multiplier_bits: int = 18
+    pipeline: str = "deep"
 
     def make_platform(self) -> object:
         module, cls = self.platform.split(":")
@@ -86,7 +91,8 @@ TARGETS: dict[str, Target] = {
         logic_ram_bits=160,
         nextpnr_cells={"lut4": "ICESTORM_LC", "ff": "ICESTORM_LC", "bram": "ICESTORM_RAM",
                        "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP"},
-        multiplier_bits=16, synth_options=("-device", "u", "-dffe_min_ce_use", "8")),
+        multiplier_bits=16, synth_options=("-device", "u", "-dffe_min_ce_use", "8"),
+        pipeline="short"),
 }
 
 

@@ -64,6 +64,7 @@ class SynthRequest:
     baud: int
     toolchain: str = "yowasp"
     force: bool = False
+    pipeline: str | None = None  # None: the target's (``Target.pipeline``)
 
 
 def tool_environment(family: str, toolchain: str) -> dict[str, str]:
@@ -177,7 +178,8 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
 
     check_replaceable(out, SYNTH_REPORT)
     target = request.target
-    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path)
+    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path,
+                                request.pipeline or target.pipeline)
     reasons = check_fits(net, target)
     if reasons and not request.force:
         raise ScsrError(bundle_path, f"--target {target.name} --lanes {request.lanes}",
@@ -220,7 +222,8 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                        "fixed_point": bundle.fixed_point.as_dict(),
                        "channels": bundle.channels,
                        "layers": [[layer.name, layer.size] for layer in bundle.layers]},
-            "lanes": request.lanes, "seed": request.seed, "toolchain": request.toolchain,
+            "lanes": request.lanes, "pipeline": net.pipeline, "seed": request.seed,
+            "toolchain": request.toolchain,
             "clock": {"pll_in_mhz": target.clock_in_hz / 1e6,
                       "pll": top.pll.params, "baud": request.baud, "uart_divisor": top.divisor},
             "timing": timing,

@@ -26,11 +26,11 @@ DEFAULT_LANES = 4
 def simulate_rtl(bundle: Bundle, spikes: np.ndarray, trace: bool, simulator: str,
                  lanes: int = DEFAULT_LANES, stall_seed: int | None = None,
                  workdir: Path | None = None, optimize: bool = False,
-                 ) -> tuple[SimResult, dict[str, np.ndarray]]:
+                 pipeline: str = "deep") -> tuple[SimResult, dict[str, np.ndarray]]:
     """Run ``spikes`` ``(B, T, C)`` on the RTL of ``bundle``; return the result and the
     raw outputs (``cycles.<layer>``, ``status``) of the run."""
     runner.simulator_environment(simulator)
-    net = NetConfig.from_bundle(bundle, lanes)
+    net = NetConfig.from_bundle(bundle, lanes, pipeline=pipeline)
     with tempfile.TemporaryDirectory(prefix=f"scsr-{simulator}-", dir=workdir) as tmp:
         built = runner.build([net], simulator, Path(tmp) / "build", optimize=optimize)
         (out,) = runner.run(built, [spikes], Path(tmp) / "run", trace=True,

@@ -43,7 +43,8 @@ class NetworkTB:
 
     def __init__(self, dut: object, prefix: str, job: dict, scheduler: CycleScheduler) -> None:
         self.job = job
-        self.net = NetConfig.from_bundle(load_bundle(job["bundle"]), job["lanes"])
+        self.net = NetConfig.from_bundle(load_bundle(job["bundle"]), job["lanes"],
+                                         pipeline=job["pipeline"])
         self.spikes = np.load(job["spikes"])["spikes"]
         self.board = Scoreboard(self.net, self.spikes.shape[0], self.spikes.shape[1])
         self.source = SpikeEventSource(dut, f"{prefix}i_events", input_layout(self.net),

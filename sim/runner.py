@@ -159,7 +159,8 @@ def run(built: Build, batches: Sequence[np.ndarray], directory: Path, trace: boo
             raise ScsrError("--input", "spikes", f"{steps} timesteps exceed the "
                             f"{net.max_steps} the generated readout counts exactly")
         np.savez(directory / f"in{k}.npz", spikes=np.asarray(spikes, np.uint8))
-        jobs.append({"bundle": str(bundle), "lanes": net.lanes, "spikes":
+        jobs.append({"bundle": str(bundle), "lanes": net.lanes, "pipeline": net.pipeline,
+                     "spikes":
                      str(directory / f"in{k}.npz"), "out": str(directory / f"out{k}.npz"),
                      "trace": trace, "stall_seed": None if stall_seed is None else
                      stall_seed + k, "hold_output": hold_output})

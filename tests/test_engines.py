@@ -64,11 +64,11 @@ def _torch_lookup(bundle, x) -> SimResult:
         torch_int.LOOKUP_MIN_SOURCES, torch_int.WINDOW = saved
 
 
-def _pysim(bundle, x) -> SimResult:
+def _pysim(bundle, x, pipeline: str = "deep") -> SimResult:
     from rtl.config import NetConfig
     from sim.pysim import run_pysim
 
-    board = run_pysim(NetConfig.from_bundle(bundle, 3), x, stall_seed=2)
+    board = run_pysim(NetConfig.from_bundle(bundle, 3, pipeline=pipeline), x, stall_seed=2)
     result, hw_pred = board.sim_result(trace=True)
     assert np.array_equal(hw_pred, result.pred)
     return result
@@ -79,6 +79,7 @@ ENGINES: dict[str, Callable[..., SimResult]] = {
     "torch": lambda b, x: torch_int.simulate(b, x, trace=True),
     "torch-lookup": _torch_lookup,
     "pysim": _pysim,
+    "pysim-short": lambda b, x: _pysim(b, x, "short"),
 }
 
 

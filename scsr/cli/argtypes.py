@@ -19,6 +19,20 @@ def _int_at_least(text: str, lowest: int) -> int:
     return value
 
 
+def add_pipeline_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """``--pipeline``: phase 2's register stages (``rtl.config.UPDATE_STAGES``), one help
+    text for every command that generates the RTL."""
+    from rtl.config import UPDATE_STAGES
+
+    where = "the target's" if default is None else default
+    parser.add_argument(
+        "--pipeline", choices=list(UPDATE_STAGES), default=default,
+        help=f"phase 2's pipeline: deep ({UPDATE_STAGES['deep']} stages, registers around "
+             f"each multiply, 100 MHz on the ECP5) or short ({UPDATE_STAGES['short']} stages, "
+             f"fewer flip-flops, for the iCE40); same results, different cycles "
+             f"(default: {where})")
+
+
 def positive_int(text: str) -> int:
     """An integer ≥ 1."""
     return _int_at_least(text, 1)

