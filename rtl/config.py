@@ -341,7 +341,8 @@ class NetConfig:
             "cycle_lower_bound": "(E_in + 1) * ceil(N / P) cycles per layer per timestep, "
                                  "E_in = events into the layer in that timestep",
             "fixed_latency_per_timestep": FIXED_LATENCY,
-        }
+        } | ({"loadable": {"preload": self.preload, "image_bytes": self.image_bytes}}
+             if self.loadable else {})
 
 
 #: Pipeline stages of phase 2 from the memory read to the write-back (memory data,

@@ -26,6 +26,9 @@ UART_FIFO_BYTES = 512
 TOP_LUT4, TOP_FF = 400, 250
 #: Per core: control, router and emitter LUT4/FF (measured on the reference builds).
 CORE_LUT4, CORE_FF = 250, 150
+#: The loader of a loadable design (rtl.loader): counters, sums, length, timer, FSM; its
+#: two word registers and read-back multiplexer scale with the widest loaded word.
+LOADER_LUT4, LOADER_FF = 250, 200
 #: Entries of a :class:`~rtl.fifo.RegisteredFIFO` of depth ``d`` that live in memory:
 #: ``SyncFIFOBuffered(d - 1)`` keeps ``d - 2`` in a memory and one in its output register.
 FIFO_REGISTERS = 2
@@ -77,8 +80,11 @@ def _core_memory(core: CoreConfig, kind: str, width: int | None = None,
 def weight_width(core: CoreConfig, net: NetConfig) -> int:
     """Bits per weight word that Yosys keeps: ``P · weight_bits`` less the bit columns that
     are the same in every word (it drops those from a read-only memory), e.g. the
-    padding lanes of a layer narrower than ``P``."""
+    padding lanes of a layer narrower than ``P``; all of them when loadable (written at
+    run time, nothing is constant)."""
     fp = core.fixed_point
+    if net.loadable:
+        return core.memory_shapes()["weights"][1]
     words = np.asarray(core.weight_words(net.bundle), np.int64) & ((1 << fp.weight_bits) - 1)
     bits = (words[:, :, None] >> np.arange(fp.weight_bits)) & 1  # (depth, lanes, bit)
     return int((bits != bits[:1]).any(axis=0).sum())
@@ -90,8 +96,9 @@ def memories(net: NetConfig) -> list[MemoryNeed]:
     ``router_<layer>.fifo<k>``)."""
     out = _fifo("uart.rx_fifo", "top.rx_fifo", UART_FIFO_BYTES, 8)
     for core in net.cores:
-        out += [_core_memory(core, "weights", weight_width(core, net), rom=True),
-                _core_memory(core, "params", rom=True), _core_memory(core, "acc"),
+        rom = not net.loadable  # loadable: weights and parameters are written at run time
+        out += [_core_memory(core, "weights", weight_width(core, net), rom=rom),
+                _core_memory(core, "params", rom=rom), _core_memory(core, "acc"),
                 _core_memory(core, "state"), _core_memory(core, "spikes", read_ports=2)]
         out += _fifo(f"{core.name}.spike_queue", f"top.network.core_{core.name}.spike_queue",
                      *core.memory_shapes()["spike_queue"])
@@ -107,7 +114,8 @@ def placement(memory: MemoryNeed, target: Target) -> str:
     Small read-only memories (per-neuron parameters) become LUT logic; writable memories of
     at most ``target.logic_ram_bits`` bits stay in logic (LUT RAM on the ECP5, flip-flops
     on the iCE40, which has no LUT RAM, hence its much lower limit); the rest, and every
-    weight memory, take block RAM.
+    weight memory, take block RAM. In a loadable design the parameters are writable, so
+    they follow the writable rule.
     """
     if memory.rom and not memory.name.endswith(".weights"):
         return "logic" if memory.bits <= target.bram_bits else "block"
@@ -143,6 +151,18 @@ def dsp_per_multiply(net: NetConfig, target: Target) -> int:
     return math.ceil(x_bits / target.multiplier_bits) * math.ceil(d_bits / target.multiplier_bits)
 
 
+def _loader_cost(net: NetConfig) -> tuple[int, int]:
+    """LUT4 and FF of the loader and the load-address multiplexers of the cores (rough):
+    the word being written and the word read back are registers of the widest loaded
+    word, with a byte demultiplexer and multiplexer each; the read-back data comes
+    through a multiplexer over every loaded memory."""
+    loaded = net.load_memories()
+    widest = 8 * max((width + 7) // 8 for *_, width in loaded)
+    address = sum(2 * max(1, (core.weight_depth - 1).bit_length()) for core in net.cores)
+    lut4 = LOADER_LUT4 + 2 * widest + widest * len(loaded) // 3 + address
+    return lut4, LOADER_FF + 2 * widest
+
+
 def estimate(net: NetConfig, target: Target) -> Estimate:
     """Estimated LUT4, FF, block RAM and DSP use of the board top for ``net`` on ``target``
     (block RAM exact, see the module docstring)."""
@@ -155,6 +175,8 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
         lut4 += core.lanes * (3 * core.acc_bits + 16 * fp.state_bits)
         ff += core.lanes * (2 * fp.state_bits + 2)
         multiplies += 2 * core.lanes
+    if net.loadable:
+        lut4, ff = lut4 + _loader_cost(net)[0], ff + _loader_cost(net)[1]
     dsp = multiplies * dsp_per_multiply(net, target)
     if dsp > target.capacity["dsp"]:  # the synthesis then keeps multipliers in LUTs
         lut4 += multiplies * math.prod(decay_operands(fp))

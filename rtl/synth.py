@@ -64,6 +64,8 @@ class SynthRequest:
     baud: int
     toolchain: str = "yowasp"
     force: bool = False
+    loadable: bool = False
+    preload: bool = True
 
 
 def tool_environment(family: str, toolchain: str) -> dict[str, str]:
@@ -169,7 +171,8 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
 
     check_replaceable(out, SYNTH_REPORT)
     target = request.target
-    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path)
+    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path, request.loadable,
+                                request.preload)
     reasons = check_fits(net, target)
     if reasons and not request.force:
         raise ScsrError(bundle_path, f"--target {target.name} --lanes {request.lanes}",
@@ -213,6 +216,8 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                        "channels": bundle.channels,
                        "layers": [[layer.name, layer.size] for layer in bundle.layers]},
             "lanes": request.lanes, "seed": request.seed, "toolchain": request.toolchain,
+            "loadable": ({"preload": net.preload, "image_bytes": net.image_bytes}
+                         if net.loadable else None),
             "clock": {"pll_in_mhz": target.clock_in_hz / 1e6,
                       "pll": top.pll.params, "baud": request.baud, "uart_divisor": top.divisor},
             "timing": timing,

@@ -50,12 +50,14 @@ def test_default_model_block_ram_is_what_nextpnr_placed() -> None:
     assert counts == [29, 5, 5, 16]
 
 
-def test_ram_styles_name_every_memory_of_the_generated_design() -> None:
+@pytest.mark.parametrize("loadable", [False, True])
+def test_ram_styles_name_every_memory_of_the_generated_design(loadable: bool) -> None:
     from amaranth.back import rtlil
 
     from rtl.board import UartTop
 
     n = net((5, 7, 3), lanes=2, bits=(4, 8, 4))
+    n = NetConfig.from_bundle(n.bundle, 2, loadable=loadable)
     text = rtlil.convert(UartTop(n, divisor=8), name="b.top")  # as BoardTop names it
     found = set()
     module = ""
@@ -94,3 +96,24 @@ def test_too_many_lanes_for_ecp5_is_a_logic_reason() -> None:
     assert reasons[0].endswith("LUT4, the Lattice ECP5 LFE5U-85F-6BG381C (ULX3S) has 83640; "
                                "try fewer lanes than 64, a smaller state_bits than 16, or a "
                                "bigger part")
+
+
+@pytest.mark.skipif(not DEFAULT.exists(), reason="models/digits-8k is absent")
+def test_loadable_default_model_counts_parameters_as_writable_memories() -> None:
+    """Loadable, the parameters are writable memories, no longer constants folded into LUTs,
+    and no weight column is constant: on the iCE40 each 39-bit parameter memory takes 3
+    SB_RAM40_4K (256 x 16), 9 more than the fixed design; on the ECP5 they fit LUT RAM."""
+    bundle = load_bundle(DEFAULT)
+    fixed, loadable = (NetConfig.from_bundle(bundle, 1, loadable=x) for x in (False, True))
+    blocks = {name: {m.name: bram_blocks(m, ICE40) for m in estimate(n, ICE40).memories
+                     if m.name.endswith((".weights", ".params"))}
+              for name, n in (("fixed", fixed), ("loadable", loadable))}
+    assert blocks["fixed"] == {"h1.weights": 3, "h1.params": 0, "h2.weights": 8,
+                               "h2.params": 0, "out.weights": 2, "out.params": 0}
+    assert blocks["loadable"] == blocks["fixed"] | {"h1.params": 3, "h2.params": 3,
+                                                    "out.params": 3}
+    assert [estimate(n, ECP5).use["bram"] for n in (fixed, loadable)] == [5, 5]
+    styles = ram_styles(loadable, ECP5, "b")
+    assert 'setattr -set ram_style "distributed" b.top.network.core_h1/params' in styles
+    assert 'setattr -set ram_style "logic" b.top.network.core_h1/params' in ram_styles(fixed,
+                                                                                    ECP5, "b")
