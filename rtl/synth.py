@@ -67,6 +67,11 @@ class SynthRequest:
     loadable: bool = False
     preload: bool = True
 
+    @property
+    def loading(self) -> tuple[bool, bool]:
+        """``(loadable, preload)`` as :meth:`NetConfig.from_bundle` takes them."""
+        return self.loadable, self.preload
+
 
 def tool_environment(family: str, toolchain: str) -> dict[str, str]:
     """``YOSYS``/``NEXTPNR_*``/``*PACK`` → full command path; :class:`ScsrError` saying how to
@@ -171,8 +176,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
 
     check_replaceable(out, SYNTH_REPORT)
     target = request.target
-    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path, request.loadable,
-                                request.preload)
+    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path, *request.loading)
     reasons = check_fits(net, target)
     if reasons and not request.force:
         raise ScsrError(bundle_path, f"--target {target.name} --lanes {request.lanes}",
@@ -216,8 +220,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                        "channels": bundle.channels,
                        "layers": [[layer.name, layer.size] for layer in bundle.layers]},
             "lanes": request.lanes, "seed": request.seed, "toolchain": request.toolchain,
-            "loadable": ({"preload": net.preload, "image_bytes": net.image_bytes}
-                         if net.loadable else None),
+            "loadable": net.report().get("loadable"),
             "clock": {"pll_in_mhz": target.clock_in_hz / 1e6,
                       "pll": top.pll.params, "baud": request.baud, "uart_divisor": top.divisor},
             "timing": timing,

@@ -39,7 +39,7 @@ def test_shape_round_trips_and_names_the_first_difference() -> None:
         dataclasses.replace(shape, channels=6): ("input.channels", "300", "6"),
         dataclasses.replace(shape, layers=(5, 4)): ("layers", "3 layers", "2 layers"),
         dataclasses.replace(shape, layers=(5, 6, 3)): ("layers[1].size", "4", "6"),
-        dataclasses.replace(shape, projections=shape.projections[:4] + ((2, 3, 1),)):
+        dataclasses.replace(shape, projections=(*shape.projections[:4], (2, 3, 1))):
             ("projections[4]", "layer 0 -> layer 2 delay 0", "layer 1 -> layer 2 delay 1"),
     }
     for board, difference in cases.items():
