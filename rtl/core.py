@@ -148,12 +148,15 @@ class LayerCore(wiring.Component):
         """The write port of each loaded memory, on the address of its (first) read port,
         which :meth:`_address` switches to ``load.addr`` while loading: Yosys can then
         merge the write and the read into one read/write block-RAM port (and the read
-        port reads back what was written, for the loader's checksum)."""
+        port reads back what was written, for the loader's checksum). The read port holds
+        its data while the port writes ("no change"), the only read/write behaviour the
+        iCE40 SPRAM has; nothing reads in those cycles."""
         load = self.load
         for kind, memory, read in (("weights", weights, dp.weight_r),
                                    ("params", params, dp.param_r)):
             write = memory.write_port()
             m.d.comb += [write.addr.eq(read.addr), write.en.eq(getattr(load, f"we_{kind}")),
+                         read.en.eq(~write.en),
                          write.data.eq(load.data[:len(write.data.as_value())]),
                          getattr(load, kind).eq(read.data)]
 

@@ -12,6 +12,7 @@ otherwise. LUT4/FF are rough (about ±50 %); nextpnr has the last word there.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ class MemoryNeed:
     read_ports: int = 1
     path: str = ""
     rom: bool = False
+    spram: bool = False
 
     @property
     def bits(self) -> int:
@@ -90,10 +92,44 @@ def weight_width(core: CoreConfig, net: NetConfig) -> int:
     return int((bits != bits[:1]).any(axis=0).sum())
 
 
-def memories(net: NetConfig) -> list[MemoryNeed]:
+def memories(net: NetConfig, target: Target | None = None) -> list[MemoryNeed]:
     """Every memory the generator instantiates, with the shapes :class:`CoreConfig` gives
     and its RTLIL path (``rtl.board.UartTop`` → ``NetworkTop`` → ``core_<layer>``,
-    ``router_<layer>.fifo<k>``)."""
+    ``router_<layer>.fifo<k>``); on a ``target`` with SPRAM, loadable weight memories
+    marked ``spram`` where :func:`_to_spram` puts them."""
+    out = _memories(net)
+    return _to_spram(out, target) if target is not None and net.loadable else out
+
+
+def _to_spram(needs: list[MemoryNeed], target: Target) -> list[MemoryNeed]:
+    """When the block RAM would not fit, move loadable weight memories to SPRAM, the
+    biggest block-RAM users first, while SPRAMs remain. SPRAM is single-port and starts
+    undefined, which suits only weights written at run time (their write port shares the
+    read port's address, and the read holds while writing)."""
+    if target.spram_shape is None or sum(bram_blocks(m, target)
+                                         for m in needs) <= target.capacity["bram"]:
+        return needs
+    left = target.capacity["spram"]
+    weights = sorted((m for m in needs if m.name.endswith(".weights")),
+                     key=lambda m: -bram_blocks(m, target))
+    moved = set()
+    for m in weights:
+        cost = spram_blocks(dataclasses.replace(m, spram=True), target)
+        if cost <= left:
+            moved.add(m.name)
+            left -= cost
+    return [dataclasses.replace(m, spram=True) if m.name in moved else m for m in needs]
+
+
+def spram_blocks(memory: MemoryNeed, target: Target) -> int:
+    """SPRAMs for one memory placed there (0 otherwise)."""
+    if not memory.spram or target.spram_shape is None:
+        return 0
+    depth, width = target.spram_shape
+    return math.ceil(memory.depth / depth) * math.ceil(memory.width / width)
+
+
+def _memories(net: NetConfig) -> list[MemoryNeed]:
     out = _fifo("uart.rx_fifo", "top.rx_fifo", UART_FIFO_BYTES, 8)
     for core in net.cores:
         rom = not net.loadable  # loadable: weights and parameters are written at run time
@@ -109,14 +145,16 @@ def memories(net: NetConfig) -> list[MemoryNeed]:
 
 
 def placement(memory: MemoryNeed, target: Target) -> str:
-    """``"block"`` or ``"logic"`` for one memory on ``target``.
+    """``"block"``, ``"logic"`` or ``"spram"`` for one memory on ``target``.
 
     Small read-only memories (per-neuron parameters) become LUT logic; writable memories of
     at most ``target.logic_ram_bits`` bits stay in logic (LUT RAM on the ECP5, flip-flops
     on the iCE40, which has no LUT RAM, hence its much lower limit); the rest, and every
     weight memory, take block RAM. In a loadable design the parameters are writable, so
-    they follow the writable rule.
+    they follow the writable rule; weights may go to SPRAM (:func:`_to_spram`).
     """
+    if memory.spram:
+        return "spram"
     if memory.rom and not memory.name.endswith(".weights"):
         return "logic" if memory.bits <= target.bram_bits else "block"
     return "logic" if memory.bits <= target.logic_ram_bits else "block"
@@ -124,7 +162,7 @@ def placement(memory: MemoryNeed, target: Target) -> str:
 
 def bram_blocks(memory: MemoryNeed, target: Target) -> int:
     """Block RAMs for one memory in its cheapest configuration (0 if it stays in logic)."""
-    if placement(memory, target) == "logic":
+    if placement(memory, target) in ("logic", "spram"):
         return 0
     per_copy = min(math.ceil(memory.depth / d) * math.ceil(memory.width / w)
                    for d, w in target.bram_shapes)
@@ -133,15 +171,20 @@ def bram_blocks(memory: MemoryNeed, target: Target) -> int:
 
 def ram_styles(net: NetConfig, target: Target, top: str) -> list[str]:
     """Yosys commands that pin every memory to its :func:`placement` (``ram_style``
-    ``block``, or ``logic``/``distributed`` for logic: LUT RAM where the part has it), for
-    a board top module named ``top``."""
+    ``block``, ``logic``/``distributed`` for logic: LUT RAM where the part has it, or
+    ``huge`` for SPRAM), for a board top module named ``top``. An SPRAM memory also loses
+    its initial contents (Amaranth writes zeros; Yosys maps only an uninitialised memory
+    to SPRAM, which the bitstream cannot initialise)."""
     logic = "distributed" if target.family == "ecp5" else "logic"
     commands = []
-    for memory in memories(net):
-        style = placement(memory, target)
+    for memory in memories(net, target):
+        style = {"spram": "huge"}.get(placement(memory, target), placement(memory, target))
         if style == "logic" and not memory.rom:
             style = logic
         commands.append(f'setattr -set ram_style "{style}" {top}.{memory.path}')
+        if memory.spram:
+            module, name = f"{top}.{memory.path}".split("/")
+            commands.append(f"delete {module}/t:$meminit_v2 {module}/r:MEMID=*{name} %i")
     return commands
 
 
@@ -166,7 +209,7 @@ def _loader_cost(net: NetConfig) -> tuple[int, int]:
 def estimate(net: NetConfig, target: Target) -> Estimate:
     """Estimated LUT4, FF, block RAM and DSP use of the board top for ``net`` on ``target``
     (block RAM exact, see the module docstring)."""
-    needs = memories(net)
+    needs = memories(net, target)
     lut4 = TOP_LUT4 + CORE_LUT4 * len(net.cores)
     ff = TOP_FF + CORE_FF * len(net.cores)
     multiplies = 0
@@ -182,7 +225,7 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
         lut4 += multiplies * math.prod(decay_operands(fp))
         dsp = 0
     for m in needs:
-        if placement(m, target) == "block":
+        if placement(m, target) in ("block", "spram"):
             continue
         if m.rom:
             lut4 += m.bits // 4  # constants folded into LUTs
@@ -192,7 +235,7 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
             ff += m.bits  # no distributed RAM on the iCE40: flip-flops and a read mux
             lut4 += m.bits // 2
     use = {"lut4": lut4, "ff": ff, "bram": sum(bram_blocks(m, target) for m in needs),
-           "spram": 0, "dsp": dsp}
+           "spram": sum(spram_blocks(m, target) for m in needs), "dsp": dsp}
     return Estimate(use, tuple(needs))
 
 
@@ -209,9 +252,10 @@ def check_fits(net: NetConfig, target: Target) -> list[str]:
                   f"{fp.weight_bits} -> {max(2, fp.weight_bits // 2)} bits roughly halves them)"]
         if net.lanes > 1:
             advice.append(f"fewer lanes than {net.lanes} (less padding per word)")
-        if cap["spram"]:
-            advice.append(f"the {cap['spram']} SPRAMs of this part for the weights (the "
-                          "generator does not map memories to SPRAM yet)")
+        if cap["spram"] and not net.loadable:
+            advice.append(f"--loadable, which puts weights in the {cap['spram']} SPRAMs of "
+                          "this part (the bitstream cannot initialise them; 'scsr board load' "
+                          "writes them)")
         advice.append("a bigger part (--target ulx3s-85f)" if target.family == "ice40"
                       else "a smaller network")
         reasons.append(f"block RAM: needs {use['bram']} {bram}, the {target.part} has "
@@ -229,4 +273,4 @@ def check_fits(net: NetConfig, target: Target) -> list[str]:
 
 
 __all__ = ["Estimate", "MemoryNeed", "bram_blocks", "check_fits", "dsp_per_multiply", "estimate",
-           "memories", "placement", "ram_styles"]
+           "memories", "placement", "ram_styles", "spram_blocks"]

@@ -10,6 +10,7 @@ gets its ``report.json`` (it says by how much), but no bitstream.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -161,6 +162,24 @@ def _fmax(nextpnr: dict, clock_hz: float) -> dict:
             "slack_ns": round(1e3 / requested - 1e3 / achieved, 3)}
 
 
+def _plan(net: NetConfig, target: Target) -> tuple[NetConfig, object, list[str]]:
+    """The fit check's estimate and the Yosys options it implies: ``-dsp``/``-nodsp`` as
+    the multipliers fit; ``-spram`` when weights go to SPRAM, whose contents the bitstream
+    cannot set, so such a design starts empty (``preload`` off: the board reports no model
+    until ``scsr board load``)."""
+    est = estimate(net, target)
+    fits_dsp = est.use["dsp"] > 0  # the estimate keeps multipliers in DSPs when they fit
+    synth_opts = list(target.synth_options)
+    if target.family == "ice40" and fits_dsp:
+        synth_opts.append("-dsp")
+    if target.family == "ecp5" and not fits_dsp:
+        synth_opts.append("-nodsp")
+    if est.use["spram"]:
+        synth_opts.append("-spram")
+        net = dataclasses.replace(net, preload=False)
+    return net, est, synth_opts
+
+
 def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Path,
                arrays_sha256: str = "") -> dict:
     """Build ``bundle`` for ``request.target`` into ``out``; return the report.
@@ -187,13 +206,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                         f"make it from {target.clock_in_hz / 1e6:g} MHz; the nearest is "
                         f"{pll.out_hz / 1e6:.3f} MHz")
     env = tool_environment(target.family, request.toolchain)
-    est = estimate(net, target)
-    fits_dsp = est.use["dsp"] > 0  # the estimate keeps multipliers in DSPs when they fit
-    synth_opts = list(target.synth_options)
-    if target.family == "ice40" and fits_dsp:
-        synth_opts.append("-dsp")
-    if target.family == "ecp5" and not fits_dsp:
-        synth_opts.append("-nodsp")
+    net, est, synth_opts = _plan(net, target)
     top = BoardTop(net, target, request.clock_mhz * 1e6, request.baud)
     # Every memory pinned to the fit check's placement, so its block-RAM count is exact.
     plan = target.make_platform().prepare(
