@@ -62,6 +62,39 @@ def test_load_a_then_b_matches_golden(built, tmp_path: Path) -> None:
     assert out == bytes(expect)
 
 
+def test_refused_loads_write_nothing(built, tmp_path: Path) -> None:
+    """A LOAD of the wrong length, and one sent inside an open sample, are swallowed whole
+    and answered with their status bit; the sample around the second runs on with A."""
+    from rtl.board import framing_for
+    from rtl.protocol import (
+        EOT,
+        LOAD,
+        LOAD_BUSY,
+        LOAD_LENGTH,
+        encode_load,
+        encode_reply,
+        image_checksum,
+    )
+    from sim.uart.runner import exchange
+
+    framing = framing_for(built.net)
+    a, b = tiny_bundle(seed=1), tiny_bundle(seed=2)
+    x = spikes(1, 8, built.net.bundle.channels, 0.5, seed=9)
+    sample = framing.encode_sample(x[0])
+    cut = sample.index(EOT) + 1  # after the first timestep: the sample is open
+    data = (encode_load(image_of(a)) + encode_load(image_of(b)[:-2]) + sample[:cut]
+            + encode_load(image_of(b)) + sample[cut:])
+    ref = simulate(a, x)
+
+    def reply(status: int, checksum: int = 0) -> bytes:
+        return encode_reply(LOAD, bytes([status]) + checksum.to_bytes(4, "big"))
+
+    expect = (reply(0, image_checksum(image_of(a))) + reply(LOAD_LENGTH) + reply(LOAD_BUSY)
+              + framing.encode_result(ref.counts[0], ref.pred[0]))
+    assert not np.array_equal(simulate(b, x).counts, ref.counts)
+    assert exchange(built, data, len(expect), tmp_path) == expect
+
+
 def test_host_driver_loads_and_runs(built, tmp_path: Path) -> None:
     from rtl.board import framing_for
     from rtl.host import BoardLink
