@@ -7,7 +7,7 @@ The byte format is :mod:`rtl.protocol` (documented in ``docs/hardware.md``).
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockDomain, Elaboratable, Instance, Module, Mux, Signal
+from amaranth.hdl import Cat, ClockDomain, Elaboratable, Instance, Module, Mux, Signal, Value
 from amaranth.lib import io, stream, wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
@@ -16,10 +16,13 @@ from .config import NetConfig
 from .fifo import RegisteredFIFO
 from .layouts import input_layout, result_layout
 from .protocol import (
+    COMMANDS,
     EOT,
     EOT_LAST,
+    LOAD_TIMEOUT_BYTES,
     STATUS_BAD_INDEX,
     STATUS_FRAMING,
+    STATUS_NOT_LOADED,
     STATUS_OVERFLOW,
     SYNC,
     Framing,
@@ -49,15 +52,23 @@ class EventDecoder(wiring.Component):
     o_events : Out(stream(input_layout))
     bad_index : Out(1)
         Pulses when an event names a channel ≥ C (the event is dropped).
+    o_command : Out(stream(8)), only when ``net.loadable``
+        From a command byte (:data:`~rtl.protocol.COMMANDS`) where an event would start,
+        every byte goes here instead, until ``i_done`` pulses.
+    i_done : In(1), only when ``net.loadable``
 
     One byte per clock when ``o_events`` is ready; reserved command bytes are dropped.
     """
 
     def __init__(self, net: NetConfig) -> None:
         self.framing = framing_for(net)
-        super().__init__({"i_bytes": In(stream.Signature(DATA_BITS)),
-                          "o_events": Out(stream.Signature(input_layout(net))),
-                          "bad_index": Out(1)})
+        self.loadable = net.loadable
+        members = {"i_bytes": In(stream.Signature(DATA_BITS)),
+                   "o_events": Out(stream.Signature(input_layout(net))),
+                   "bad_index": Out(1)}
+        if net.loadable:
+            members |= {"o_command": Out(stream.Signature(DATA_BITS)), "i_done": In(1)}
+        super().__init__(members)
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -74,14 +85,18 @@ class EventDecoder(wiring.Component):
         complete = ~marker & (have_high if self.framing.index_bytes == 2 else 1)
         in_range = index < self.framing.channels
         emit = eot | (complete & in_range)
+        valid, ready = self.i_bytes.valid, out.ready | ~emit
+        if self.loadable:  # bytes that belong to a command do not reach the events
+            to_loader = self._commands(m, marker)
+            valid, ready = valid & ~to_loader, Mux(to_loader, self.o_command.ready, ready)
         m.d.comb += [
-            out.valid.eq(self.i_bytes.valid & emit),
+            out.valid.eq(valid & emit),
             out.payload.index.eq(Mux(eot, 0, index)),  # a marker carries index 0
             out.payload.eot.eq(eot),
             out.payload.last.eq(eot & (byte == EOT_LAST)),
-            self.i_bytes.ready.eq(out.ready | ~emit),
+            self.i_bytes.ready.eq(ready),
         ]
-        with m.If(self.i_bytes.valid & self.i_bytes.ready):
+        with m.If(valid & self.i_bytes.ready):
             with m.If(complete & ~in_range):
                 m.d.comb += self.bad_index.eq(1)
             if self.framing.index_bytes == 2:
@@ -90,6 +105,20 @@ class EventDecoder(wiring.Component):
                 with m.Elif(complete):
                     m.d.sync += have_high.eq(0)
         return m
+
+    def _commands(self, m: Module, marker: Value) -> Value:
+        """Hand the bytes from a command byte at an event start on to ``o_command`` until
+        ``i_done``; returns whether the current byte goes there."""
+        byte, command = self.i_bytes.payload, Signal()
+        starts = marker & Cat(*(byte == c for c in COMMANDS)).any()
+        to_loader = command | starts
+        m.d.comb += [self.o_command.valid.eq(self.i_bytes.valid & to_loader),
+                     self.o_command.payload.eq(byte)]
+        with m.If(self.i_done):
+            m.d.sync += command.eq(0)
+        with m.Elif(starts & self.i_bytes.valid & self.o_command.ready):
+            m.d.sync += command.eq(1)
+        return to_loader
 
 
 class ResultEncoder(wiring.Component):
@@ -174,12 +203,20 @@ class UartTop(wiring.Component):
     :class:`NetworkTop` → :class:`ResultEncoder` → :class:`UartTx`. Receive overflows,
     framing errors and out-of-range channels set sticky status bits that the next result
     frame reports and clears.
+
+    When ``net.loadable``, the decoder hands command bytes to a
+    :class:`~rtl.loader.Loader`, which writes the cores' memories and answers through the
+    same transmitter; a load open for ``load_timeout_bytes`` byte times without a byte
+    is given up. Result frames say :data:`~rtl.protocol.STATUS_NOT_LOADED` while the
+    memories hold no complete model.
     """
 
-    def __init__(self, net: NetConfig, divisor: int, rx_fifo_depth: int = RX_FIFO_DEPTH) -> None:
+    def __init__(self, net: NetConfig, divisor: int, rx_fifo_depth: int = RX_FIFO_DEPTH,
+                 load_timeout_bytes: int = LOAD_TIMEOUT_BYTES) -> None:
         self.net = net
         self.divisor = divisor
         self.rx_fifo_depth = rx_fifo_depth
+        self.load_timeout_bytes = load_timeout_bytes
         self.framing = framing_for(net)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1)})
 
@@ -197,17 +234,58 @@ class UartTop(wiring.Component):
         wiring.connect(m, fifo=rx_fifo.r_stream, decoder=decoder.i_bytes)
         wiring.connect(m, decoder=decoder.o_events, network=network.i_events)
         wiring.connect(m, network=network.o_result, encoder=encoder.i_result)
-        wiring.connect(m, encoder=encoder.o_bytes, uart=uart_tx.i_data)
-
-        status = Signal(DATA_BITS)
         raised = ((uart_rx.overflow * STATUS_OVERFLOW) | (uart_rx.framing_error * STATUS_FRAMING)
                   | (decoder.bad_index * STATUS_BAD_INDEX))
-        m.d.comb += encoder.status.eq(status)
+        status = Signal(DATA_BITS)
+        if self.net.loadable:  # not sticky: the state of the memories the sample ran on
+            loaded = self._loader(m, decoder, network, encoder, uart_tx)
+            m.d.comb += encoder.status.eq(status | (~loaded * STATUS_NOT_LOADED))
+        else:
+            wiring.connect(m, encoder=encoder.o_bytes, uart=uart_tx.i_data)
+            m.d.comb += encoder.status.eq(status)
         with m.If(encoder.status_taken):
             m.d.sync += status.eq(raised)
         with m.Else():
             m.d.sync += status.eq(status | raised)
         return m
+
+    def _loader(self, m: Module, decoder: EventDecoder, network: NetworkTop,
+                encoder: ResultEncoder, uart_tx: UartTx) -> Value:
+        """The :class:`~rtl.loader.Loader` between the decoder and the cores, sharing the
+        transmitter with the result encoder; returns its ``loaded``.
+
+        ``idle`` (no sample in flight): every sample whose end the network took has left
+        the encoder (``in_flight`` counts ends in, predictions out, and the encoder's
+        ``valid`` covers the checksum byte after the prediction)."""
+        from .loader import Loader
+
+        timeout = self.load_timeout_bytes * (DATA_BITS + 2) * self.divisor
+        m.submodules.loader = loader = Loader(self.net, timeout)
+        wiring.connect(m, decoder=decoder.o_command, loader=loader.i_bytes)
+        m.d.comb += decoder.i_done.eq(loader.done)
+        for core in self.net.cores:
+            wiring.connect(m, loader=getattr(loader, f"load_{core.name}"),
+                           network=getattr(network, f"load_{core.name}"))
+        events, result = decoder.o_events, network.o_result
+        ended = events.valid & events.ready & events.payload.last
+        answered = result.valid & result.ready & result.payload.pred
+        in_flight = Signal(range(1 << self.net.count_bits))  # more than the network holds
+        m.d.sync += in_flight.eq(in_flight + ended - answered)
+        sample_open = Signal()
+        with m.If(events.valid & events.ready):
+            m.d.sync += sample_open.eq(~events.payload.last)
+        m.d.comb += [loader.idle.eq((in_flight == 0) & ~encoder.o_bytes.valid),
+                     loader.sample_open.eq(sample_open)]
+        # The transmitter: the loader's reply while it owns it, else the result frames.
+        tx = uart_tx.i_data
+        with m.If(loader.replying):
+            m.d.comb += [tx.valid.eq(loader.o_bytes.valid), tx.payload.eq(loader.o_bytes.payload),
+                         loader.o_bytes.ready.eq(tx.ready)]
+        with m.Else():
+            m.d.comb += [tx.valid.eq(encoder.o_bytes.valid),
+                         tx.payload.eq(encoder.o_bytes.payload),
+                         encoder.o_bytes.ready.eq(tx.ready)]
+        return loader.loaded
 
 
 class BoardTop(Elaboratable):

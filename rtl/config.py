@@ -16,6 +16,8 @@ from golden_model.bundle import INPUT, Bundle
 from golden_model.errors import ScsrError
 from golden_model.fixed import FixedPoint
 
+from .protocol import Shape, pack_words
+
 #: Widths of counts (and of the cosim driver's sample length limit): counts are exact up to
 #: ``2^COUNT_BITS - 1`` timesteps per sample.
 COUNT_BITS = 16
@@ -214,6 +216,19 @@ class CoreConfig:
                 out += [column[k * p:(k + 1) * p].tolist() for k in range(words)]
         return out or [[0] * p]
 
+    def packed_words(self, bundle: Bundle, kind: str) -> list[int]:
+        """Memory ``kind`` (``weights`` or ``params``) as the integers the hardware stores,
+        lane 0 in the low bits; a parameter lane holds :attr:`param_fields` in order, the
+        first in the low bits (the bit order of Amaranth's array and struct layouts)."""
+        if kind == "weights":
+            bits = [self.fixed_point.weight_bits] * self.lanes
+            return [pack_fields(word, bits) for word in self.weight_words(bundle)]
+        names = {"alpha": "alpha_q", "beta": "beta_q", "theta": "theta_q", "w_self": "w_self"}
+        columns = [self.param_lanes(bundle, kind) for kind in names]
+        bits = [self.param_fields[field][0] for field in names.values()] * self.lanes
+        return [pack_fields([col[w][p] for p in range(self.lanes) for col in columns], bits)
+                for w in range(self.words)]
+
     def param_lanes(self, bundle: Bundle, kind: str) -> list[list[int]]:
         """Per word, the ``P`` lane values of a per-neuron array (``theta`` pads with the
         largest threshold so padding lanes never fire; the rest pad with 0)."""
@@ -223,18 +238,39 @@ class CoreConfig:
         return values.reshape(self.words, self.lanes).tolist()
 
 
+def pack_fields(values: list[int], bits: list[int]) -> int:
+    """Concatenate two's-complement fields, the first in the low bits."""
+    word, shift = 0, 0
+    for value, width in zip(values, bits, strict=True):
+        word |= (int(value) & ((1 << width) - 1)) << shift
+        shift += width
+    return word
+
+
+#: The memories of each core that a loadable design writes at run time, in image order.
+LOADED_KINDS = ("weights", "params")
+
+
 @dataclass(frozen=True)
 class NetConfig:
-    """A whole network's hardware parameters, one :class:`CoreConfig` per layer."""
+    """A whole network's hardware parameters, one :class:`CoreConfig` per layer.
+
+    ``loadable``: the weight and parameter memories get a write port and the board top a
+    LOAD command (``docs/hardware.md``); ``preload``: they start with the bundle's
+    contents (else zeroed, and the board holds no model until its first load).
+    """
 
     bundle: Bundle
     lanes: int
     cores: tuple[CoreConfig, ...]
     count_bits: int = COUNT_BITS
+    loadable: bool = False
+    preload: bool = True
     pipeline: str = "deep"
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, lanes: int, where: str = "<bundle>",
+                    loadable: bool = False, preload: bool = True, *,
                     pipeline: str = "deep") -> NetConfig:
         """Plan the cores; :class:`ScsrError` if the generator cannot build this bundle."""
         if not 1 <= lanes <= MAX_LANES:
@@ -268,10 +304,36 @@ class NetConfig:
                                 f"more than the {1 << MAX_ADDRESS_BITS} one memory may address; "
                                 "use more lanes")
             cores.append(core)
-        return cls(bundle, lanes, tuple(cores), pipeline=pipeline)
+        return cls(bundle, lanes, tuple(cores), loadable=loadable, preload=preload,
+                   pipeline=pipeline)
 
     def core(self, name: str) -> CoreConfig:
         return next(c for c in self.cores if c.name == name)
+
+    # --- run-time loading ----------------------------------------------------------------
+    def load_memories(self) -> list[tuple[CoreConfig, str, int, int]]:
+        """``(core, kind, depth, width)`` of every memory a LOAD writes, in image order:
+        per layer in manifest order, its weights then its parameters."""
+        return [(core, kind, *core.memory_shapes()[kind])
+                for core in self.cores for kind in LOADED_KINDS]
+
+    @property
+    def image_bytes(self) -> int:
+        """Length of the LOAD image (each word ``ceil(width/8)`` bytes)."""
+        return sum(depth * ((width + 7) // 8) for _, _, depth, width in self.load_memories())
+
+    def load_image(self) -> bytes:
+        """The LOAD image of this network's bundle (:func:`rtl.protocol.pack_words`)."""
+        return b"".join(pack_words(core.packed_words(self.bundle, kind), width)
+                        for core, kind, _, width in self.load_memories())
+
+    def shape(self) -> Shape:
+        """What a loadable design of this network is built for (IDENTIFY describes it)."""
+        fp, b = self.bundle.fixed_point, self.bundle
+        index = {INPUT: 0} | {layer.name: k + 1 for k, layer in enumerate(b.layers)}
+        return Shape(fp.weight_bits, fp.state_bits, fp.decay_bits, self.lanes, b.channels,
+                     tuple(layer.size for layer in b.layers),
+                     tuple((index[p.src], index[p.dst], p.delay) for p in b.projections))
 
     @property
     def max_steps(self) -> int:
@@ -307,7 +369,8 @@ class NetConfig:
                                  "E_in = events into the layer in that timestep",
             "pipeline": self.pipeline,
             "fixed_latency_per_timestep": self.cores[0].fixed_latency,
-        }
+        } | ({"loadable": {"preload": self.preload, "image_bytes": self.image_bytes}}
+             if self.loadable else {})
 
 
 #: Phase 2's pipelines, by name: stages from the memory read to the write-back.

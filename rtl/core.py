@@ -36,6 +36,20 @@ def times(x: Value, k: int) -> Value:
     return total
 
 
+def load_signature(cfg: CoreConfig) -> wiring.Signature:
+    """A core's load port, as the loader (:class:`~rtl.loader.Loader`) sees it: while
+    ``active``, ``addr`` addresses both loaded memories, ``we_weights``/``we_params`` write
+    ``data`` (low bits) into one of them, and ``weights``/``params`` are their read data
+    (one clock after the address, as in normal operation)."""
+    shapes = cfg.memory_shapes()
+    width = {kind: shapes[kind][1] for kind in ("weights", "params")}
+    return wiring.Signature({
+        "active": Out(1), "addr": Out(range(cfg.weight_depth)), "data": Out(max(width.values())),
+        "we_weights": Out(1), "we_params": Out(1),
+        "weights": In(width["weights"]), "params": In(width["params"]),
+    })
+
+
 class _Datapath:
     """What the phase methods of one :meth:`LayerCore.elaborate` share: memory ports and
     stage registers, set as attributes (so each signal is named after its attribute)."""
@@ -62,17 +76,28 @@ class LayerCore(wiring.Component):
     ``cfg.fixed_latency`` cycles of handshake and pipeline drain per timestep
     (``(E_in + 1) · ceil(N/P) + update_stages + 1 + ADD_STAGES``); the emitter overlaps
     the next timestep.
+
+    With ``loadable``, a member ``load`` (:func:`load_signature`) writes the weight and
+    parameter memories; it must only be ``active`` while the core is idle (no sample in
+    flight), as the board top's loader ensures. ``preload`` (default) starts them with
+    the bundle's contents, else zeroed.
     """
 
-    def __init__(self, cfg: CoreConfig, bundle: Bundle) -> None:
+    def __init__(self, cfg: CoreConfig, bundle: Bundle, loadable: bool = False,
+                 preload: bool = True) -> None:
         self.cfg = cfg
         self._bundle = bundle
-        super().__init__({
+        self.loadable = loadable
+        self.preload = preload
+        members = {
             "i_rows": In(stream.Signature(row_layout(cfg))),
             "o_events": Out(stream.Signature(event_layout(cfg.index_bits))),
             "trace": Out(stream.Signature(trace_layout(cfg))),
             "i_starved": In(1),
-        })
+        }
+        if loadable:
+            members["load"] = In(load_signature(cfg))
+        super().__init__(members)
 
     def elaborate(self, platform: object) -> Module:
         """The phases in the order a timestep runs them: phase 1 adds the rows' weights,
@@ -91,17 +116,18 @@ class LayerCore(wiring.Component):
 
     def _memories(self, m: Module, dp: _Datapath) -> None:
         """The core's memories, one ``P``-lane word per address, with synchronous read ports
-        (block RAM): weights and parameters (read-only, from the bundle), the exact phase-1
-        accumulators, the state ``I``/``V``, and the spikes of ``t - 1`` (for ``w_self``)."""
+        (block RAM): weights and parameters (read-only, from the bundle; written through
+        ``load`` when loadable), the exact phase-1 accumulators, the state ``I``/``V``, and
+        the spikes of ``t - 1`` (for ``w_self``)."""
         cfg, fp = self.cfg, self.cfg.fixed_point
         lanes, words = cfg.lanes, cfg.words
         state_lanes = data.ArrayLayout(signed(fp.state_bits), lanes)
         m.submodules.weights = weights = Memory(
             shape=data.ArrayLayout(signed(fp.weight_bits), lanes), depth=cfg.weight_depth,
-            init=cfg.weight_words(self._bundle))
+            init=cfg.weight_words(self._bundle) if self.preload else [])
         m.submodules.params = params = Memory(
             shape=data.ArrayLayout(param_layout(cfg), lanes), depth=words,
-            init=self._param_words())
+            init=self._param_words() if self.preload else [])
         m.submodules.acc = acc = Memory(
             shape=data.ArrayLayout(signed(cfg.acc_bits), lanes), depth=words, init=[])
         m.submodules.state = state = Memory(
@@ -115,6 +141,28 @@ class LayerCore(wiring.Component):
         dp.state_r = state.read_port()
         dp.spike_w = spikes.write_port()
         dp.spike_prev_r = spikes.read_port()
+        if self.loadable:
+            self._load_ports(m, dp, weights, params)
+
+    def _load_ports(self, m: Module, dp: _Datapath, weights: Memory, params: Memory) -> None:
+        """The write port of each loaded memory, on the address of its (first) read port,
+        which :meth:`_address` switches to ``load.addr`` while loading: Yosys can then
+        merge the write and the read into one read/write block-RAM port (and the read
+        port reads back what was written, for the loader's checksum). The read port holds
+        its data while the port writes ("no change"), the only read/write behaviour the
+        iCE40 SPRAM has; nothing reads in those cycles."""
+        load = self.load
+        for kind, memory, read in (("weights", weights, dp.weight_r),
+                                   ("params", params, dp.param_r)):
+            write = memory.write_port()
+            m.d.comb += [write.addr.eq(read.addr), write.en.eq(getattr(load, f"we_{kind}")),
+                         read.en.eq(~write.en),
+                         write.data.eq(load.data[:len(write.data.as_value())]),
+                         getattr(load, kind).eq(read.data)]
+
+    def _address(self, address: Value) -> Value:
+        """A loaded memory's read address: ``address``, or the loader's while it loads."""
+        return Mux(self.load.active, self.load.addr, address) if self.loadable else address
 
     def _stages(self, m: Module, dp: _Datapath) -> None:
         """The stage registers of both pipelines (each moves one word per clock, II = 1),
@@ -159,10 +207,10 @@ class LayerCore(wiring.Component):
                                                   [dp.u_word, *dp.u_words], strict=False):
             m.d.sync += [valid.eq(prev_valid), at.eq(prev_at)]
         m.d.comb += [
-            dp.weight_r.addr.eq(dp.base + dp.word),
+            dp.weight_r.addr.eq(self._address(dp.base + dp.word)),
             dp.acc_r.addr.eq(Mux(dp.u_issue, dp.u_word, dp.word)),
             dp.state_r.addr.eq(dp.u_word),
-            dp.param_r.addr.eq(dp.u_word),
+            dp.param_r.addr.eq(self._address(dp.u_word)),
             dp.spike_prev_r.addr.eq(dp.u_word),
         ]
 

@@ -12,6 +12,7 @@ otherwise. LUT4/FF are rough (about ±50 %); nextpnr has the last word there.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ UART_FIFO_BYTES = 512
 TOP_LUT4, TOP_FF = 400, 250
 #: Per core: control, router and emitter LUT4/FF (measured on the reference builds).
 CORE_LUT4, CORE_FF = 250, 150
+#: The loader of a loadable design (rtl.loader): counters, sums, length, timer, FSM; its
+#: two word registers and read-back multiplexer scale with the widest loaded word.
+LOADER_LUT4, LOADER_FF = 250, 200
 #: Entries of a :class:`~rtl.fifo.RegisteredFIFO` of depth ``d`` that live in memory:
 #: ``SyncFIFOBuffered(d - 1)`` keeps ``d - 2`` in a memory and one in its output register.
 FIFO_REGISTERS = 2
@@ -46,6 +50,7 @@ class MemoryNeed:
     read_ports: int = 1
     path: str = ""
     rom: bool = False
+    spram: bool = False
 
     @property
     def bits(self) -> int:
@@ -77,21 +82,59 @@ def _core_memory(core: CoreConfig, kind: str, width: int | None = None,
 def weight_width(core: CoreConfig, net: NetConfig) -> int:
     """Bits per weight word that Yosys keeps: ``P · weight_bits`` less the bit columns that
     are the same in every word (it drops those from a read-only memory), e.g. the
-    padding lanes of a layer narrower than ``P``."""
+    padding lanes of a layer narrower than ``P``; all of them when loadable (written at
+    run time, nothing is constant)."""
     fp = core.fixed_point
+    if net.loadable:
+        return core.memory_shapes()["weights"][1]
     words = np.asarray(core.weight_words(net.bundle), np.int64) & ((1 << fp.weight_bits) - 1)
     bits = (words[:, :, None] >> np.arange(fp.weight_bits)) & 1  # (depth, lanes, bit)
     return int((bits != bits[:1]).any(axis=0).sum())
 
 
-def memories(net: NetConfig) -> list[MemoryNeed]:
+def memories(net: NetConfig, target: Target | None = None) -> list[MemoryNeed]:
     """Every memory the generator instantiates, with the shapes :class:`CoreConfig` gives
     and its RTLIL path (``rtl.board.UartTop`` → ``NetworkTop`` → ``core_<layer>``,
-    ``router_<layer>.fifo<k>``)."""
+    ``router_<layer>.fifo<k>``); on a ``target`` with SPRAM, loadable weight memories
+    marked ``spram`` where :func:`_to_spram` puts them."""
+    out = _memories(net)
+    return _to_spram(out, target) if target is not None and net.loadable else out
+
+
+def _to_spram(needs: list[MemoryNeed], target: Target) -> list[MemoryNeed]:
+    """When the block RAM would not fit, move loadable weight memories to SPRAM, the
+    biggest block-RAM users first, while SPRAMs remain. SPRAM is single-port and starts
+    undefined, which suits only weights written at run time (their write port shares the
+    read port's address, and the read holds while writing)."""
+    if target.spram_shape is None or sum(bram_blocks(m, target)
+                                         for m in needs) <= target.capacity["bram"]:
+        return needs
+    left = target.capacity["spram"]
+    weights = sorted((m for m in needs if m.name.endswith(".weights")),
+                     key=lambda m: -bram_blocks(m, target))
+    moved = set()
+    for m in weights:
+        cost = spram_blocks(dataclasses.replace(m, spram=True), target)
+        if cost <= left:
+            moved.add(m.name)
+            left -= cost
+    return [dataclasses.replace(m, spram=True) if m.name in moved else m for m in needs]
+
+
+def spram_blocks(memory: MemoryNeed, target: Target) -> int:
+    """SPRAMs for one memory placed there (0 otherwise)."""
+    if not memory.spram or target.spram_shape is None:
+        return 0
+    depth, width = target.spram_shape
+    return math.ceil(memory.depth / depth) * math.ceil(memory.width / width)
+
+
+def _memories(net: NetConfig) -> list[MemoryNeed]:
     out = _fifo("uart.rx_fifo", "top.rx_fifo", UART_FIFO_BYTES, 8)
     for core in net.cores:
-        out += [_core_memory(core, "weights", weight_width(core, net), rom=True),
-                _core_memory(core, "params", rom=True), _core_memory(core, "acc"),
+        rom = not net.loadable  # loadable: weights and parameters are written at run time
+        out += [_core_memory(core, "weights", weight_width(core, net), rom=rom),
+                _core_memory(core, "params", rom=rom), _core_memory(core, "acc"),
                 _core_memory(core, "state"), _core_memory(core, "spikes", read_ports=2)]
         out += _fifo(f"{core.name}.spike_queue", f"top.network.core_{core.name}.spike_queue",
                      *core.memory_shapes()["spike_queue"])
@@ -102,13 +145,16 @@ def memories(net: NetConfig) -> list[MemoryNeed]:
 
 
 def placement(memory: MemoryNeed, target: Target) -> str:
-    """``"block"`` or ``"logic"`` for one memory on ``target``.
+    """``"block"``, ``"logic"`` or ``"spram"`` for one memory on ``target``.
 
     Small read-only memories (per-neuron parameters) become LUT logic; writable memories of
     at most ``target.logic_ram_bits`` bits stay in logic (LUT RAM on the ECP5, flip-flops
     on the iCE40, which has no LUT RAM, hence its much lower limit); the rest, and every
-    weight memory, take block RAM.
+    weight memory, take block RAM. In a loadable design the parameters are writable, so
+    they follow the writable rule; weights may go to SPRAM (:func:`_to_spram`).
     """
+    if memory.spram:
+        return "spram"
     if memory.rom and not memory.name.endswith(".weights"):
         return "logic" if memory.bits <= target.bram_bits else "block"
     return "logic" if memory.bits <= target.logic_ram_bits else "block"
@@ -116,7 +162,7 @@ def placement(memory: MemoryNeed, target: Target) -> str:
 
 def bram_blocks(memory: MemoryNeed, target: Target) -> int:
     """Block RAMs for one memory in its cheapest configuration (0 if it stays in logic)."""
-    if placement(memory, target) == "logic":
+    if placement(memory, target) in ("logic", "spram"):
         return 0
     per_copy = min(math.ceil(memory.depth / d) * math.ceil(memory.width / w)
                    for d, w in target.bram_shapes)
@@ -125,15 +171,20 @@ def bram_blocks(memory: MemoryNeed, target: Target) -> int:
 
 def ram_styles(net: NetConfig, target: Target, top: str) -> list[str]:
     """Yosys commands that pin every memory to its :func:`placement` (``ram_style``
-    ``block``, or ``logic``/``distributed`` for logic: LUT RAM where the part has it), for
-    a board top module named ``top``."""
+    ``block``, ``logic``/``distributed`` for logic: LUT RAM where the part has it, or
+    ``huge`` for SPRAM), for a board top module named ``top``. An SPRAM memory also loses
+    its initial contents (Amaranth writes zeros; Yosys maps only an uninitialised memory
+    to SPRAM, which the bitstream cannot initialise)."""
     logic = "distributed" if target.family == "ecp5" else "logic"
     commands = []
-    for memory in memories(net):
-        style = placement(memory, target)
+    for memory in memories(net, target):
+        style = {"spram": "huge"}.get(placement(memory, target), placement(memory, target))
         if style == "logic" and not memory.rom:
             style = logic
         commands.append(f'setattr -set ram_style "{style}" {top}.{memory.path}')
+        if memory.spram:
+            module, name = f"{top}.{memory.path}".split("/")
+            commands.append(f"delete {module}/t:$meminit_v2 {module}/r:MEMID=*{name} %i")
     return commands
 
 
@@ -143,10 +194,22 @@ def dsp_per_multiply(net: NetConfig, target: Target) -> int:
     return math.ceil(x_bits / target.multiplier_bits) * math.ceil(d_bits / target.multiplier_bits)
 
 
+def _loader_cost(net: NetConfig) -> tuple[int, int]:
+    """LUT4 and FF of the loader and the load-address multiplexers of the cores (rough):
+    the word being written and the word read back are registers of the widest loaded
+    word, with a byte demultiplexer and multiplexer each; the read-back data comes
+    through a multiplexer over every loaded memory."""
+    loaded = net.load_memories()
+    widest = 8 * max((width + 7) // 8 for *_, width in loaded)
+    address = sum(2 * max(1, (core.weight_depth - 1).bit_length()) for core in net.cores)
+    lut4 = LOADER_LUT4 + 2 * widest + widest * len(loaded) // 3 + address
+    return lut4, LOADER_FF + 2 * widest
+
+
 def estimate(net: NetConfig, target: Target) -> Estimate:
     """Estimated LUT4, FF, block RAM and DSP use of the board top for ``net`` on ``target``
     (block RAM exact, see the module docstring)."""
-    needs = memories(net)
+    needs = memories(net, target)
     lut4 = TOP_LUT4 + CORE_LUT4 * len(net.cores)
     ff = TOP_FF + CORE_FF * len(net.cores)
     multiplies = 0
@@ -155,12 +218,14 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
         lut4 += core.live_lanes * (3 * core.acc_bits + 16 * fp.state_bits)
         ff += core.live_lanes * (2 * fp.state_bits + 2)
         multiplies += 2 * core.live_lanes
+    if net.loadable:
+        lut4, ff = lut4 + _loader_cost(net)[0], ff + _loader_cost(net)[1]
     dsp = multiplies * dsp_per_multiply(net, target)
     if dsp > target.capacity["dsp"]:  # the synthesis then keeps multipliers in LUTs
         lut4 += multiplies * math.prod(decay_operands(fp))
         dsp = 0
     for m in needs:
-        if placement(m, target) == "block":
+        if placement(m, target) in ("block", "spram"):
             continue
         if m.rom:
             lut4 += m.bits // 4  # constants folded into LUTs
@@ -170,7 +235,7 @@ def estimate(net: NetConfig, target: Target) -> Estimate:
             ff += m.bits  # no distributed RAM on the iCE40: flip-flops and a read mux
             lut4 += m.bits // 2
     use = {"lut4": lut4, "ff": ff, "bram": sum(bram_blocks(m, target) for m in needs),
-           "spram": 0, "dsp": dsp}
+           "spram": sum(spram_blocks(m, target) for m in needs), "dsp": dsp}
     return Estimate(use, tuple(needs))
 
 
@@ -187,9 +252,10 @@ def check_fits(net: NetConfig, target: Target) -> list[str]:
                   f"{fp.weight_bits} -> {max(2, fp.weight_bits // 2)} bits roughly halves them)"]
         if net.lanes > 1:
             advice.append(f"fewer lanes than {net.lanes} (less padding per word)")
-        if cap["spram"]:
-            advice.append(f"the {cap['spram']} SPRAMs of this part for the weights (the "
-                          "generator does not map memories to SPRAM yet)")
+        if cap["spram"] and not net.loadable:
+            advice.append(f"--loadable, which puts weights in the {cap['spram']} SPRAMs of "
+                          "this part (the bitstream cannot initialise them; 'scsr board load' "
+                          "writes them)")
         advice.append("a bigger part (--target ulx3s-85f)" if target.family == "ice40"
                       else "a smaller network")
         reasons.append(f"block RAM: needs {use['bram']} {bram}, the {target.part} has "
@@ -207,4 +273,4 @@ def check_fits(net: NetConfig, target: Target) -> list[str]:
 
 
 __all__ = ["Estimate", "MemoryNeed", "bram_blocks", "check_fits", "dsp_per_multiply", "estimate",
-           "memories", "placement", "ram_styles"]
+           "memories", "placement", "ram_styles", "spram_blocks"]

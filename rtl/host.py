@@ -15,7 +15,23 @@ import numpy as np
 
 from golden_model.errors import ScsrError
 
-from .protocol import SYNC, FrameError, Framing, status_problems
+from .protocol import (
+    CHECKSUM_BYTES,
+    IDENTIFY,
+    IDENTIFY_LOADED,
+    LOAD,
+    REPLY_HEADER,
+    REPLY_SYNC,
+    SYNC,
+    FrameError,
+    Framing,
+    Shape,
+    decode_reply,
+    encode_load,
+    image_checksum,
+    load_problems,
+    status_problems,
+)
 
 #: Seconds to wait for a sample's result frame before giving up (a board at 1 Mbaud
 #: answers a typical sample in milliseconds).
@@ -89,7 +105,7 @@ class BoardLink:
                             f"the {self.max_steps} the board counts exactly")
         self.port.reset_input_buffer()  # stale bytes belong to no sample
         self.port.write(self.framing.encode_sample(sample))
-        frame = self._read(self.framing.frame_bytes, index)
+        frame = self._read(self.framing.frame_bytes, f"sample {index}", "result frame", SYNC)
         try:
             counts, pred, status = self.framing.decode_result(frame)
         except FrameError as exc:
@@ -98,6 +114,53 @@ class BoardLink:
         if status:
             raise ScsrError(self.where, f"sample {index}", "; ".join(status_problems(status)))
         return counts, pred
+
+    def identify(self) -> tuple[Shape, bool]:
+        """Ask the board what it is built for: ``(shape, loaded)``. :class:`ScsrError` when
+        it does not answer (a bitstream built without ``--loadable`` ignores IDENTIFY)."""
+        self.port.reset_input_buffer()
+        self.port.write(bytes([IDENTIFY]))
+        body = self.read_reply(IDENTIFY)
+        try:
+            shape = Shape.decode(body[1:])
+        except FrameError as exc:
+            raise ScsrError(self.where, "identify", exc.problem) from None
+        return shape, bool(body[0] & IDENTIFY_LOADED)
+
+    def load(self, image: bytes, timeout_s: float | None = None) -> int:
+        """Send ``image`` with LOAD; return the checksum the board read back, which must be
+        the image's: :class:`ScsrError` naming what went wrong otherwise (then the board is
+        not loaded and says so in every result frame). ``timeout_s`` (default: the link's
+        plus the image's time on the line) bounds the wait for the reply."""
+        baud = getattr(self.port, "baudrate", None)
+        line_s = 10 * len(image) / baud if baud else 0.0
+        self.port.reset_input_buffer()
+        self.port.write(encode_load(image))
+        body = self.read_reply(LOAD, timeout_s if timeout_s is not None
+                               else self.timeout_s + line_s)
+        status, board = body[0], int.from_bytes(body[1:1 + CHECKSUM_BYTES], "big")
+        sent = image_checksum(image)
+        if status:
+            detail = f" (read back 0x{board:08X}, sent 0x{sent:08X})" if board else ""
+            raise ScsrError(self.where, "load", "; ".join(load_problems(status)) + detail)
+        if board != sent:  # the board compares too; this catches a board that did not
+            raise ScsrError(self.where, "load", f"the board read back checksum 0x{board:08X}, "
+                                                f"the image has 0x{sent:08X}")
+        return board
+
+    def read_reply(self, command: int, timeout_s: float | None = None) -> bytes:
+        """The body of the board's reply frame to ``command`` (:mod:`rtl.protocol`)."""
+        what = {IDENTIFY: "identify", LOAD: "load"}.get(command, f"command 0x{command:02X}")
+        head = self._read(REPLY_HEADER, what, "reply", REPLY_SYNC, timeout_s)
+        frame = head
+        if len(head) == REPLY_HEADER and head[0] == REPLY_SYNC:
+            frame += self._read(int.from_bytes(head[2:4], "big") + 1, what, "reply", None,
+                                timeout_s, len(head))
+        try:
+            return decode_reply(frame, command)
+        except FrameError as exc:
+            raise ScsrError(self.where, f"{what} byte {exc.offset}",
+                            f"{exc.problem} (reply: {frame.hex(' ')})") from None
 
     def run(self, spikes: np.ndarray,
             progress: Callable[[int], Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -111,23 +174,28 @@ class BoardLink:
                 progress(1)
         return counts, pred
 
-    def _read(self, size: int, index: int) -> bytes:
-        """``size`` bytes (fewer when the first is not the sync byte: garbage is reported
-        at once), or :class:`ScsrError` after ``timeout_s``."""
+    def _read(self, size: int, what: str, frame: str, sync: int | None,
+              timeout_s: float | None = None, offset: int = 0) -> bytes:
+        """``size`` bytes of a ``frame`` for ``what`` (fewer when the first is not the
+        ``sync`` byte: garbage is reported at once), or :class:`ScsrError` after
+        ``timeout_s`` (default: the link's); ``offset``: bytes of the frame read before."""
         data = bytearray()
-        deadline = time.monotonic() + self.timeout_s
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout_s
         while len(data) < size:
             chunk = self.port.read(size - len(data))
             data += chunk
-            if data[:1] not in (b"", bytes([SYNC])):
+            if sync is not None and data[:1] not in (b"", bytes([sync])):
                 time.sleep(0.05)  # garbage: collect what else is there for the message
                 return bytes(data + self.port.read(size - len(data)))
             if not chunk and time.monotonic() > deadline:
                 got = f" ({bytes(data).hex(' ')})" if data else ""
-                raise ScsrError(self.where, f"sample {index} byte {len(data)}",
-                                f"timed out after {self.timeout_s:g} s with {len(data)} of "
-                                f"{size} bytes of the result frame{got}; is the bitstream for "
-                                "this bundle loaded and the baud rate right?")
+                hint = ("is the bitstream for this bundle loaded and the baud rate right?"
+                        if frame == "result frame" else "is a loadable bitstream ('scsr synth "
+                        "--loadable') on the board and the baud rate right?")
+                raise ScsrError(self.where, f"{what} byte {offset + len(data)}",
+                                f"timed out after {timeout_s:g} s with {offset + len(data)} of "
+                                f"{offset + size} bytes of the {frame}{got}; {hint}")
         return bytes(data)
 
 

@@ -33,6 +33,9 @@ class Target:
         iCE40, whose only logic memory is flip-flops out of 5280 logic cells (measured on
         the default model at P = 1: keeping everything in block RAM needs 31 of 30
         SB_RAM40_4K; 256 bits needs 27 but 5417 of 5280 logic cells; 160 bits, 29).
+    spram_shape : ``(depth, width)`` of one single-port RAM (iCE40 UP5K SB_SPRAM256KA,
+        16 K × 16), or ``None``; the bitstream cannot initialise it, so only loadable
+        weight memories go there (``rtl.fit.memories``).
     nextpnr_cells : report kind → nextpnr utilisation key.
     pipeline : phase 2's pipeline (``rtl.config.UPDATE_STAGES``): ``deep`` on the ECP5
         (100 MHz at every lane count), ``short`` on the iCE40, where the deep pipeline's
@@ -63,6 +66,7 @@ class Target:
     drive_high: tuple[str, ...] = field(default=())
     synth_options: tuple[str, ...] = field(default=())
     multiplier_bits: int = 18
+    spram_shape: tuple[int, int] | None = None
     pipeline: str = "deep"
 
     def make_platform(self) -> object:
@@ -92,7 +96,7 @@ TARGETS: dict[str, Target] = {
         nextpnr_cells={"lut4": "ICESTORM_LC", "ff": "ICESTORM_LC", "bram": "ICESTORM_RAM",
                        "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP"},
         multiplier_bits=16, synth_options=("-device", "u", "-dffe_min_ce_use", "8"),
-        pipeline="short"),
+        spram_shape=(16384, 16), pipeline="short"),
 }
 
 

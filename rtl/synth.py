@@ -10,6 +10,7 @@ gets its ``report.json`` (it says by how much), but no bitstream.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -65,6 +66,13 @@ class SynthRequest:
     toolchain: str = "yowasp"
     force: bool = False
     pipeline: str | None = None  # None: the target's (``Target.pipeline``)
+    loadable: bool = False
+    preload: bool = True
+
+    @property
+    def loading(self) -> tuple[bool, bool]:
+        """``(loadable, preload)`` as :meth:`NetConfig.from_bundle` takes them."""
+        return self.loadable, self.preload
 
 
 def tool_environment(family: str, toolchain: str) -> dict[str, str]:
@@ -163,6 +171,24 @@ def _fmax(nextpnr: dict, clock_hz: float) -> dict:
             "slack_ns": round(1e3 / requested - 1e3 / achieved, 3)}
 
 
+def _plan(net: NetConfig, target: Target) -> tuple[NetConfig, object, list[str]]:
+    """The fit check's estimate and the Yosys options it implies: ``-dsp``/``-nodsp`` as
+    the multipliers fit; ``-spram`` when weights go to SPRAM, whose contents the bitstream
+    cannot set, so such a design starts empty (``preload`` off: the board reports no model
+    until ``scsr board load``)."""
+    est = estimate(net, target)
+    fits_dsp = est.use["dsp"] > 0  # the estimate keeps multipliers in DSPs when they fit
+    synth_opts = list(target.synth_options)
+    if target.family == "ice40" and fits_dsp:
+        synth_opts.append("-dsp")
+    if target.family == "ecp5" and not fits_dsp:
+        synth_opts.append("-nodsp")
+    if est.use["spram"]:
+        synth_opts.append("-spram")
+        net = dataclasses.replace(net, preload=False)
+    return net, est, synth_opts
+
+
 def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Path,
                arrays_sha256: str = "") -> dict:
     """Build ``bundle`` for ``request.target`` into ``out``; return the report.
@@ -178,8 +204,8 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
 
     check_replaceable(out, SYNTH_REPORT)
     target = request.target
-    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path,
-                                request.pipeline or target.pipeline)
+    net = NetConfig.from_bundle(bundle, request.lanes, bundle_path, *request.loading,
+                                pipeline=request.pipeline or target.pipeline)
     reasons = check_fits(net, target)
     if reasons and not request.force:
         raise ScsrError(bundle_path, f"--target {target.name} --lanes {request.lanes}",
@@ -190,13 +216,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                         f"make it from {target.clock_in_hz / 1e6:g} MHz; the nearest is "
                         f"{pll.out_hz / 1e6:.3f} MHz")
     env = tool_environment(target.family, request.toolchain)
-    est = estimate(net, target)
-    fits_dsp = est.use["dsp"] > 0  # the estimate keeps multipliers in DSPs when they fit
-    synth_opts = list(target.synth_options)
-    if target.family == "ice40" and fits_dsp:
-        synth_opts.append("-dsp")
-    if target.family == "ecp5" and not fits_dsp:
-        synth_opts.append("-nodsp")
+    net, est, synth_opts = _plan(net, target)
     top = BoardTop(net, target, request.clock_mhz * 1e6, request.baud)
     # Every memory pinned to the fit check's placement, so its block-RAM count is exact.
     plan = target.make_platform().prepare(
@@ -223,7 +243,7 @@ def synthesize(bundle: Bundle, bundle_path: str, request: SynthRequest, out: Pat
                        "channels": bundle.channels,
                        "layers": [[layer.name, layer.size] for layer in bundle.layers]},
             "lanes": request.lanes, "pipeline": net.pipeline, "seed": request.seed,
-            "toolchain": request.toolchain,
+            "toolchain": request.toolchain, "loadable": net.report().get("loadable"),
             "clock": {"pll_in_mhz": target.clock_in_hz / 1e6,
                       "pll": top.pll.params, "baud": request.baud, "uart_divisor": top.divisor},
             "timing": timing,

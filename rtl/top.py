@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 from golden_model.bundle import INPUT
 
 from .config import NetConfig
-from .core import LayerCore
+from .core import LayerCore, load_signature
 from .layouts import input_layout, result_layout, trace_layout
 from .readout import Readout
 from .router import SkipRouter
@@ -32,6 +32,8 @@ class NetworkTop(wiring.Component):
         Per sample, ``K`` counts then the prediction.
     trace_<layer> : Out(stream(trace_layout)), per layer (``ready`` ignored)
         Simulation readback of every updated word (see :class:`~rtl.core.LayerCore`).
+    load_<layer> : In(load_signature), per layer, only when ``net.loadable``
+        Writes that core's weight and parameter memories (:func:`~rtl.core.load_signature`).
 
     Layers pipeline across timesteps: a core starts timestep ``t + 1`` as soon as its
     sources have delivered it, while later cores still work on ``t``.
@@ -45,6 +47,8 @@ class NetworkTop(wiring.Component):
         }
         for core in net.cores:
             members[f"trace_{core.name}"] = Out(stream.Signature(trace_layout(core)))
+        if net.loadable:
+            members |= {f"load_{core.name}": In(load_signature(core)) for core in net.cores}
         super().__init__(members)
 
     def elaborate(self, platform: object) -> Module:
@@ -52,7 +56,11 @@ class NetworkTop(wiring.Component):
         net = self.net
         cores, routers = {}, {}
         for cfg in net.cores:
-            cores[cfg.name] = m.submodules[f"core_{cfg.name}"] = LayerCore(cfg, net.bundle)
+            cores[cfg.name] = m.submodules[f"core_{cfg.name}"] = LayerCore(
+                cfg, net.bundle, net.loadable, net.preload)
+            if net.loadable:
+                wiring.connect(m, top=wiring.flipped(getattr(self, f"load_{cfg.name}")),
+                               core=cores[cfg.name].load)
             routers[cfg.name] = m.submodules[f"router_{cfg.name}"] = SkipRouter(cfg)
             wiring.connect(m, router=routers[cfg.name].o_rows, core=cores[cfg.name].i_rows)
             m.d.comb += cores[cfg.name].i_starved.eq(routers[cfg.name].o_starved)

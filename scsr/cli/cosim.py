@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from sim.measure import cycle_report
 
     bundle = load_bundle(args.bundle)
-    NetConfig.from_bundle(bundle, args.lanes, args.bundle, args.pipeline)  # refuse early
+    NetConfig.from_bundle(bundle, args.lanes, args.bundle, pipeline=args.pipeline)  # refuse early
     if args.input:
         spikes, _labels = load_spikes(args.input, bundle.channels, bundle.output.size)
         spikes = spikes[:args.samples]

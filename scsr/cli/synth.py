@@ -6,8 +6,14 @@ block RAM, SPRAM, DSP, Fmax against the requested clock, timing pass/fail, tool 
 bitstream sha256), the bitstream (only when timing passes) and the tool logs. A design
 that fails timing exits with 1; its report is still written and says by how much.
 
+With --loadable the weight and parameter memories can be rewritten over the UART at run
+time ('scsr board load'), so one bitstream serves every bundle of the same shape
+(channels, layer sizes, projections, widths, lanes); they start with BUNDLE's contents,
+or zeroed with --empty (the board then holds no model until its first load).
+
 example:
   scsr synth model/ --target ulx3s-85f --lanes 4 --out bitstreams/ulx3s-85f-p4/
+  scsr synth model/ --target icebreaker --loadable --out bitstreams/icebreaker-loadable/
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="synthesise even when the fit check's estimate says it does not "
                              "fit (nextpnr decides)")
+    parser.add_argument("--loadable", action="store_true",
+                        help="weights and parameters loadable at run time ('scsr board load')")
+    parser.add_argument("--empty", action="store_true",
+                        help="with --loadable: memories start zeroed, not with BUNDLE's contents")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output directory (replaced atomically)")
 
@@ -50,13 +60,15 @@ def run(args: argparse.Namespace) -> int:
     from rtl.platforms import get_target
     from rtl.synth import SynthRequest, summary_table, synthesize
 
+    if args.empty and not args.loadable:
+        raise ScsrError("--empty", "", "needs --loadable (a fixed design holds its bundle)")
     target = get_target(args.target)
     bundle = load_bundle(args.bundle)
     manifest = json.loads((Path(args.bundle) / "manifest.json").read_text())
     clock = args.clock or target.default_clock_mhz
     try:
         request = SynthRequest(target, args.lanes, clock, args.seed, args.baud, args.toolchain,
-                               args.force, args.pipeline)
+                               args.force, args.pipeline, args.loadable, not args.empty)
         report = synthesize(bundle, str(args.bundle), request, Path(args.out),
                             manifest["arrays_sha256"])
     except ValueError as exc:  # a clock/baud combination the UART cannot do

@@ -263,7 +263,8 @@ def run_cosim(ctx: Context, out: Path) -> dict[str, Any]:
     pick = np.linspace(0, len(data.test_labels) - 1, n).round().astype(np.int64)
     spikes, labels = data.test_spikes[pick], data.test_labels[pick]
     lanes, pipeline = ctx.config.lanes, _pipeline(ctx.config)
-    net = NetConfig.from_bundle(bundle, lanes, str(ctx.path("export", "bundle")), pipeline)
+    net = NetConfig.from_bundle(bundle, lanes, str(ctx.path("export", "bundle")),
+                                pipeline=pipeline)
     golden = simulate(bundle, spikes, trace=True)
     with progress.activity(f"cosim: {n} samples on Verilator, {lanes} lanes"):
         got, raw = simulate_rtl(bundle, spikes, True, "verilator", lanes=lanes, workdir=out,

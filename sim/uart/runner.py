@@ -32,14 +32,15 @@ class UartBuild:
     directory: Path
 
 
-def build(net: NetConfig, divisor: int, directory: Path) -> UartBuild:
-    """Generate the UART top's Verilog and compile it with Icarus."""
+def build(net: NetConfig, divisor: int, directory: Path, **options: int) -> UartBuild:
+    """Generate the UART top's Verilog and compile it with Icarus (``options``: further
+    :class:`~rtl.board.UartTop` arguments, e.g. a short ``load_timeout_bytes``)."""
     from cocotb_tools.runner import get_runner
 
     simulator_environment("icarus")
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / f"{TOPLEVEL}.v"
-    source.write_text(to_verilog(UartTop(net, divisor), TOPLEVEL))
+    source.write_text(to_verilog(UartTop(net, divisor, **options), TOPLEVEL))
     # -g2005: see sim.runner.build (Yosys' always @* initialisation under Icarus).
     get_runner("icarus").build(sources=[source], hdl_toplevel=TOPLEVEL,
                                build_dir=directory / "build", build_args=["-g2005"],
@@ -75,8 +76,12 @@ def exchange(built: UartBuild, data: bytes, expect_bytes: int, directory: Path,
 
 
 @contextlib.contextmanager
-def pty_bridge(built: UartBuild, directory: Path, start_timeout_s: float = 60.0) -> Iterator[str]:
-    """Run the simulated board in the background; yield its pseudo-terminal's device name."""
+def pty_bridge(built: UartBuild, directory: Path, start_timeout_s: float = 60.0,
+               corrupt_at: int | None = None) -> Iterator[str]:
+    """Run the simulated board in the background; yield its pseudo-terminal's device name.
+
+    ``corrupt_at``: flip bit 0 of that byte (counted from 0) of what the host sends, as a
+    noisy line would."""
     directory.mkdir(parents=True, exist_ok=True)
     pty_file, stop_file = directory / "pty.txt", directory / "stop"
     for path in (pty_file, stop_file):
@@ -86,7 +91,7 @@ def pty_bridge(built: UartBuild, directory: Path, start_timeout_s: float = 60.0)
     def target() -> None:
         try:
             _run(built, {"mode": "pty", "pty_file": str(pty_file),
-                         "stop_file": str(stop_file)}, directory)
+                         "stop_file": str(stop_file), "corrupt_at": corrupt_at}, directory)
         except BaseException as exc:  # reported in the caller's thread
             failure.append(exc)
 

@@ -5,7 +5,8 @@ The job file named by ``SCSR_UART_JOB`` (written by :mod:`sim.uart.runner`) pick
 * ``bytes``: send the host bytes of a file (with random idle gaps if ``gap_seed`` is set),
   collect ``expect_bytes`` bytes from ``tx`` and write them to ``output``;
 * ``pty``: open a pseudo-terminal, write its device name to ``pty_file`` and bridge it to
-  the UART until ``stop_file`` appears, so the real host driver can talk to the design.
+  the UART until ``stop_file`` appears, so the real host driver can talk to the design
+  (``corrupt_at``: flip bit 0 of that byte of the host's stream, a line fault).
 
 Either way a watchdog fails the run when the design goes quiet for ``quiet_cycles``.
 """
@@ -75,11 +76,16 @@ async def bridge(tb: UartTopTB, job: dict) -> None:
     ready.write_text(os.ttyname(slave))
     ready.replace(job["pty_file"])  # the name appears complete or not at all
     stop = Path(job["stop_file"])
+    corrupt_at, received = job.get("corrupt_at"), 0
     try:
         while not stop.exists():
             await ClockCycles(tb.dut.clk, POLL_CYCLES)
             with contextlib.suppress(BlockingIOError):
-                tb.source.send(os.read(master, 4096))
+                chunk = bytearray(os.read(master, 4096))
+                if corrupt_at is not None and received <= corrupt_at < received + len(chunk):
+                    chunk[corrupt_at - received] ^= 1
+                received += len(chunk)
+                tb.source.send(bytes(chunk))
             out = tb.sink.recv_nowait()
             if out:
                 os.write(master, out)

@@ -100,3 +100,36 @@ def test_cli_checks_board_answers_against_golden(tmp_path: Path, scsr) -> None:
     assert done.stderr.startswith(f"loop://: sample 0 byte 0: expected the sync byte 0xA5, got "
                                   f"0x{first:02X}")
     assert simulate(bundle, x).counts.shape == (1, 3)
+
+
+def test_identify_without_an_answer_says_to_build_a_loadable_bitstream() -> None:
+    link = BoardLink(FakePort([]), FRAMING, "/dev/ttyFAKE", timeout_s=0.05)
+    with pytest.raises(ScsrError) as info:
+        link.identify()
+    assert str(info.value) == (
+        "/dev/ttyFAKE: identify byte 0: timed out after 0.05 s with 0 of 4 bytes of the reply; "
+        "is a loadable bitstream ('scsr synth --loadable') on the board and the baud rate "
+        "right?")
+
+
+def test_load_replies_are_checked() -> None:
+    from rtl.protocol import LOAD, LOAD_TIMEOUT, encode_reply, image_checksum
+
+    image = bytes(range(20))
+    good = encode_reply(LOAD, bytes([0]) + image_checksum(image).to_bytes(4, "big"))
+    assert BoardLink(FakePort([good]), FRAMING, "/dev/ttyFAKE").load(image) == \
+        image_checksum(image)
+    for reply, message in [
+        (encode_reply(LOAD, bytes([LOAD_TIMEOUT, 0, 0, 0, 0])),
+         "/dev/ttyFAKE: load: the image stopped arriving before its end (the board is not "
+         "loaded; load again)"),
+        (encode_reply(LOAD, bytes([0, 0, 0, 0, 1])),
+         f"/dev/ttyFAKE: load: the board read back checksum 0x00000001, the image has "
+         f"0x{image_checksum(image):08X}"),
+        (FRAMING.encode_result([1, 2, 3], 2),
+         "/dev/ttyFAKE: load byte 0: expected the reply byte 0x5A, got 0xA5 (reply: a5 00 00 "
+         "01)"),
+    ]:
+        with pytest.raises(ScsrError) as info:
+            BoardLink(FakePort([reply]), FRAMING, "/dev/ttyFAKE", timeout_s=0.05).load(image)
+        assert str(info.value) == message

@@ -50,12 +50,14 @@ def test_default_model_block_ram_is_what_nextpnr_placed() -> None:
     assert counts == [29, 5, 5, 16]
 
 
-def test_ram_styles_name_every_memory_of_the_generated_design() -> None:
+@pytest.mark.parametrize("loadable", [False, True])
+def test_ram_styles_name_every_memory_of_the_generated_design(loadable: bool) -> None:
     from amaranth.back import rtlil
 
     from rtl.board import UartTop
 
     n = net((5, 7, 3), lanes=2, bits=(4, 8, 4))
+    n = NetConfig.from_bundle(n.bundle, 2, loadable=loadable)
     text = rtlil.convert(UartTop(n, divisor=8), name="b.top")  # as BoardTop names it
     found = set()
     module = ""
@@ -80,9 +82,9 @@ def test_too_big_for_up5k_says_what_to_change() -> None:
     assert reasons == [
         "block RAM: needs 68 ICESTORM_RAM, the Lattice iCE40 UP5K-SG48 (iCEBreaker) has 30; "
         "try fewer weight bits (weights take 24 of the 68 blocks; 8 -> 4 bits roughly halves "
-        "them), or fewer lanes than 4 (less padding per word), or the 4 SPRAMs of this part "
-        "for the weights (the generator does not map memories to SPRAM yet), or a bigger part "
-        "(--target ulx3s-85f)",
+        "them), or fewer lanes than 4 (less padding per word), or --loadable, which puts "
+        "weights in the 4 SPRAMs of this part (the bitstream cannot initialise them; 'scsr "
+        "board load' writes them), or a bigger part (--target ulx3s-85f)",
         "logic: needs about 11183 logic cells (LUT4 + flip-flops), the Lattice iCE40 "
         "UP5K-SG48 (iCEBreaker) has 5280; try fewer lanes than 4, a smaller state_bits than "
         "16, or a bigger part"]
@@ -94,3 +96,46 @@ def test_too_many_lanes_for_ecp5_is_a_logic_reason() -> None:
     assert reasons[0].endswith("LUT4, the Lattice ECP5 LFE5U-85F-6BG381C (ULX3S) has 83640; "
                                "try fewer lanes than 64, a smaller state_bits than 16, or a "
                                "bigger part")
+
+
+@pytest.mark.skipif(not DEFAULT.exists(), reason="models/digits-8k is absent")
+def test_loadable_default_model_counts_parameters_as_writable_memories() -> None:
+    """Loadable, the parameters are writable memories, no longer constants folded into LUTs,
+    and no weight column is constant: on the iCE40 each 39-bit parameter memory takes 3
+    SB_RAM40_4K (256 x 16), 9 more than the fixed design; on the ECP5 they fit LUT RAM."""
+    bundle = load_bundle(DEFAULT)
+    fixed, loadable = (NetConfig.from_bundle(bundle, 1, loadable=x) for x in (False, True))
+    blocks = {name: {m.name: bram_blocks(m, ICE40) for m in memories(n)
+                     if m.name.endswith((".weights", ".params"))}
+              for name, n in (("fixed", fixed), ("loadable", loadable))}
+    assert blocks["fixed"] == {"h1.weights": 3, "h1.params": 0, "h2.weights": 8,
+                               "h2.params": 0, "out.weights": 2, "out.params": 0}
+    assert blocks["loadable"] == blocks["fixed"] | {"h1.params": 3, "h2.params": 3,
+                                                    "out.params": 3}  # 38 of 30 in all
+    assert [estimate(n, ECP5).use["bram"] for n in (fixed, loadable)] == [5, 5]
+    styles = ram_styles(loadable, ECP5, "b")
+    assert 'setattr -set ram_style "distributed" b.top.network.core_h1/params' in styles
+    assert 'setattr -set ram_style "logic" b.top.network.core_h1/params' in ram_styles(fixed,
+                                                                                    ECP5, "b")
+
+
+@pytest.mark.skipif(not DEFAULT.exists(), reason="models/digits-8k is absent")
+def test_loadable_weights_go_to_spram_when_block_ram_would_not_fit() -> None:
+    """Loadable on the UP5K, the default model needs 38 SB_RAM40_4K of 30; its three weight
+    memories (8 bits wide, at most 3840 deep) take one SB_SPRAM256KA each instead, leaving
+    25 blocks. Yosys gets ram_style "huge" and their zero initial contents removed."""
+    bundle = load_bundle(DEFAULT)
+    loadable = NetConfig.from_bundle(bundle, 1, loadable=True)
+    est = estimate(loadable, ICE40)
+    assert (est.use["bram"], est.use["spram"]) == (25, 3) and check_fits(loadable, ICE40) == []
+    assert {m.name for m in est.memories if m.spram} == {"h1.weights", "h2.weights",
+                                                         "out.weights"}
+    styles = ram_styles(loadable, ICE40, "b")
+    assert 'setattr -set ram_style "huge" b.top.network.core_h2/weights' in styles
+    assert ("delete b.top.network.core_h2/t:$meminit_v2 b.top.network.core_h2/r:MEMID=*weights "
+            "%i") in styles
+    # SPRAM only when it is needed, and never on the ECP5 or for a fixed design
+    assert estimate(NetConfig.from_bundle(bundle, 1), ICE40).use["spram"] == 0
+    assert estimate(loadable, ECP5).use["spram"] == 0
+    small = NetConfig.from_bundle(net((5, 7, 3), lanes=2).bundle, 2, loadable=True)
+    assert estimate(small, ICE40).use["spram"] == 0

@@ -90,6 +90,23 @@ def test_failing_timing_exits_1_and_keeps_the_report(tiny: Path, tmp_path: Path,
     assert f"MHz requested ({short:.2f} ns short); no bitstream written." in done.stdout
 
 
+@pytest.mark.xdist_group("synth_ice40")
+def test_loadable_uart_top_synthesises_for_the_ice40(tiny: Path, tmp_path: Path, scsr) -> None:
+    """The loadable board top (write ports, loader) goes through Yosys and nextpnr, with
+    the block RAMs the fit check counted for it."""
+    if reason := toolchain_missing("ice40"):
+        pytest.skip(reason)
+    out = tmp_path / "loadable"
+    done = scsr("synth", tiny, "--target", "icebreaker", "--clock", "9", "--baud", "115200",
+                "--loadable", "--empty", "--out", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = check_report(out, "icebreaker", 9.0, passed=True)
+    from golden_model import load_bundle
+    from rtl.config import NetConfig
+    image = NetConfig.from_bundle(load_bundle(tiny), 1, loadable=True).image_bytes
+    assert report["loadable"] == {"preload": False, "image_bytes": image}
+
+
 def test_unknown_target_and_no_fit_are_one_line_errors(tiny: Path, tmp_path: Path, scsr) -> None:
     done = scsr("synth", tiny, "--target", "arty", "--out", tmp_path / "x")
     assert done.returncode == 2 and "invalid choice: 'arty'" in done.stderr
