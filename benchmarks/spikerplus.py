@@ -46,7 +46,7 @@ from golden_model import Bundle, FixedPoint, SimResult, simulate
 from golden_model.atomic import write_json
 from golden_model.bundle import save_bundle
 from golden_model.random_bundle import RandomSpec, random_bundle
-from rtl.config import ADD_STAGES, MAX_LANES, UPDATE_STAGES, NetConfig
+from rtl.config import ADD_STAGES, MAX_LANES, NetConfig
 from rtl.fit import bram_blocks, check_fits, estimate
 from rtl.platforms import get_target
 from sim.measure import events_in
@@ -98,14 +98,14 @@ def fit_table(bundle: Bundle, lanes: range) -> list[dict]:
 def formula_cycles(net: NetConfig, spikes: np.ndarray,
                    golden: SimResult | None = None) -> dict[str, np.ndarray]:
     """Busy cycles per layer and timestep ``(B, T)`` by the exact formula of
-    ``docs/architecture.md``: ``(E_in + 1)·ceil(N/P) + UPDATE_STAGES + 1`` plus
+    ``docs/architecture.md``: ``(E_in + 1)·ceil(N/P) + update_stages + 1`` plus
     ``ADD_STAGES`` after events."""
     if golden is None:
         golden = simulate(net.bundle, spikes, trace=True)
     out = {}
     for core, (name, events) in zip(net.cores, events_in(net, spikes, golden).items(),
                                     strict=True):
-        out[name] = (events + 1) * core.words + UPDATE_STAGES + 1 + ADD_STAGES * (events > 0)
+        out[name] = (events + 1) * core.words + core.update_stages + 1 + ADD_STAGES * (events > 0)
     return out
 
 
@@ -273,7 +273,7 @@ def main() -> int:
               "samples": args.samples,
               "input": "each of the channels Bernoulli(E/channels) per timestep "
                        "(~Poisson(E) events per timestep)",
-              "cycles": "exact formula (E_in + 1)·ceil(N/P) + UPDATE_STAGES + 1 "
+              "cycles": "exact formula (E_in + 1)·ceil(N/P) + update_stages + 1 "
                         "(+ ADD_STAGES after events) per layer; pace = mean over timesteps "
                         "of the slowest layer", "variants": {}, "synth": []}
     for variant in args.variants:
