@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +23,14 @@ def load_script(path: str):
 
 
 def run_scsr(
-    *args: str, cwd: Path | None = None, timeout: float = 600
+    *args: str, cwd: Path | None = None, timeout: float = 600,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m scsr ARGS`` and capture its output (no shell, no installed script needed)."""
+    """Run ``python -m scsr ARGS`` and capture its output (no shell, no installed script
+    needed); ``env`` adds variables to this process's environment."""
     return subprocess.run([sys.executable, "-m", "scsr", *map(str, args)], cwd=cwd or ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **env} if env else None)
 
 
 @pytest.fixture

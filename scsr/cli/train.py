@@ -6,7 +6,9 @@ Settings come from the defaults, then a TOML file (--config; a flat table or [tr
 the options given here. --resume continues the run in --out from its checkpoint with its
 saved settings, to the epoch count it was started with: that count fixes the learning-rate
 schedule and which epochs are QAT, so a different --epochs is refused (start a new run; use
---stop-after to split a long one into jobs). CPU runs are bit-reproducible for a seed.
+--stop-after to split a long one into jobs). CPU runs are bit-reproducible for a seed on
+one CPU kind; AVX2 and AVX-512 machines differ by float rounding unless both run with
+ATEN_CPU_CAPABILITY=avx2.
 Multi-process/multi-GPU: torchrun --nproc-per-node N -m scsr train ... (DDP; gloo on CPU).
 
 examples:

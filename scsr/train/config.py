@@ -72,7 +72,7 @@ class TrainConfig:
     lr: float = setting(0.05, "Adam learning rate (cosine-annealed to 5 % of it over the run)",
                         check=POSITIVE)
     seed: int = setting(0, "seeds initialisation, shuffling and augmentation "
-                           "(bit-reproducible on CPU)", check=NON_NEGATIVE)
+                           "(bit-reproducible on one kind of CPU)", check=NON_NEGATIVE)
     qat_epochs: int = setting(2, "train the last this-many epochs through the QAT forward "
                                  "(fake quantisation at bits)", check=NON_NEGATIVE)
     logit_scale: float = setting(0.2, "cross-entropy is taken on counts · logit_scale",

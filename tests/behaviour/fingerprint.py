@@ -48,6 +48,11 @@ TRAININGS: dict[str, tuple[str, ...]] = {
     "rsnn": ("--preset", "rsnn", "--bip", "--band-shift", "1", "--noise", "0.01"),
     "sr-4bit": ("--preset", "sr", "--bip", "--bits", "4,12,6"),
 }
+#: Training runs pin torch's CPU kernels to the AVX2 path: float sums come out a few ulps
+#: apart between the AVX2 and AVX-512 kernels, so an unpinned fingerprint recorded on one
+#: CPU fails on the other (seen: recorded on an AVX2 machine, checked on an AVX-512 one).
+#: Every x86-64 machine this project targets has AVX2.
+PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"}
 TRAIN_COMMON = ("--threads", "1", "--hidden", "16,16", "--batch", "8", "--lr", "0.1",
                 "--epochs", "2", "--qat-epochs", "1", "--seed", "5")
 
@@ -74,7 +79,7 @@ def _bundle(name: str, out: Path) -> None:
 
 
 def simulate_fingerprints(run, work: Path) -> dict[str, str]:
-    """``run(*argv)`` runs the CLI and returns its CompletedProcess."""
+    """``run(*argv, env=None)`` runs the CLI and returns its CompletedProcess."""
     rng = np.random.default_rng(11)
     spikes = (rng.random((6, 20, 12)) < 0.15).astype(np.uint8)
     save_npz(work / "x.npz", {"spikes": spikes, "labels": np.arange(6) % 5})
@@ -92,7 +97,8 @@ def simulate_fingerprints(run, work: Path) -> dict[str, str]:
 
 def train_fingerprint(run, dataset: Path, name: str, work: Path) -> str:
     folder = work / f"run-{name}"
-    done = run("train", dataset, "--out", folder, *TRAIN_COMMON, *TRAININGS[name])
+    done = run("train", dataset, "--out", folder, *TRAIN_COMMON, *TRAININGS[name],
+               env=PINNED_KERNELS)
     assert done.returncode == 0, done.stderr
     bits = next((TRAININGS[name][i + 1] for i, a in enumerate(TRAININGS[name])
                  if a == "--bits"), "8,16,8")
@@ -108,7 +114,7 @@ def checkpoint_fingerprint(run, folder: Path, bits: str, work: Path) -> str:
     model = load_checkpoint(folder / "checkpoint.pt")["model"]
     arrays = {f"model.{k}": v.detach().to(torch.float64).numpy() for k, v in model.items()}
     bundle = work / f"bundle-{folder.name}"
-    done = run("export", folder, "--bits", bits, "--out", bundle)
+    done = run("export", folder, "--bits", bits, "--out", bundle, env=PINNED_KERNELS)
     assert done.returncode == 0, done.stderr
     arrays.update({f"bundle.{k}": v for k, v in _npz(bundle / "arrays.npz").items()})
     return arrays_digest(arrays)

@@ -39,7 +39,8 @@ def test_fixed_seed_training_is_unchanged(name, dataset, tmp_path) -> None:
 def test_checkpoint_of_the_first_format_resumes_to_the_same_weights(dataset, tmp_path) -> None:
     run = tmp_path / "run-scsr-bip"
     shutil.copytree(OLD_RUN, run)
-    done = run_scsr("train", dataset, "--out", run, "--resume", "--threads", "1")
+    done = run_scsr("train", dataset, "--out", run, "--resume", "--threads", "1",
+                    env=fingerprint.PINNED_KERNELS)
     assert done.returncode == 0, done.stderr
     resumed = fingerprint.checkpoint_fingerprint(run_scsr, run, "8,16,8", tmp_path)
     assert resumed == RECORDED["train.scsr-bip"]
